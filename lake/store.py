@@ -1,0 +1,355 @@
+"""The lake: a folder of Lance tables with atomic, multi-table commits.
+
+Every table is a Lance dataset (``<root>/<name>.lance``); every write makes a new
+Lance version. A small manifest (``<root>/_lake.json``) pins the version of each
+table that belongs to the last *committed* lake state. Writers change tables inside
+a :class:`Transaction`; only when all of its writes succeed is the manifest replaced
+(atomically, by ``os.replace``). A write that crashes leaves newer, uncommitted Lance
+versions behind; they are rolled back (restored to the pinned version) by the next
+writer, so readers that go through :class:`Lake` never see a half-written ingest.
+
+One writer at a time holds ``<root>/_lock`` (``flock``); readers take no lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lance
+import pyarrow as pa
+
+from lake.schemas import TABLES
+
+DEFAULT_ROOT = "lakehouse"
+MANIFEST = "_lake.json"
+COMMIT_LOG = "_commits.jsonl"
+
+_thread_lock = threading.RLock()
+_held = threading.local()
+
+Data = pa.Table | pa.RecordBatchReader | list[pa.RecordBatch]
+
+
+class LakeError(RuntimeError):
+    """A lake operation that cannot go on; the message says what to do."""
+
+
+def resolve_root(root: str | os.PathLike[str] | None = None) -> Path:
+    """``root`` if given, else ``$PREFHOUSE_LAKE``, else ``./lakehouse``."""
+    chosen = root if root is not None else os.environ.get("PREFHOUSE_LAKE", DEFAULT_ROOT)
+    return Path(chosen).expanduser().resolve()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Transaction:
+    """Writes that land together or not at all. Use :meth:`Lake.transaction`."""
+
+    lake: Lake
+    message: str
+    pinned_before: dict[str, int | None] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)
+
+    def _touch(self, table: str) -> None:
+        if table not in self.pinned_before:
+            self.pinned_before[table] = self.lake.pinned_version(table)
+
+    def track(self, table: str) -> Path:
+        """Declare that code outside this class (LanceDB, ``ds.merge``) writes ``table``.
+
+        Returns the table's path; call :meth:`record` after the external write.
+        """
+        self._touch(table)
+        return self.lake.path(table)
+
+    def record(self, table: str) -> int:
+        """Record the latest Lance version of a tracked table as this transaction's output."""
+        self._touch(table)
+        version = lance.dataset(str(self.lake.path(table))).version
+        self.written[table] = version
+        return version
+
+    def _write(self, table: str, data: Data, mode: str, schema: pa.Schema | None) -> int:
+        self._touch(table)
+        path = self.lake.path(table)
+        schema = schema or TABLES.get(table)
+        exists = path.exists() and (self.pinned_before[table] is not None or table in self.written)
+        if isinstance(data, list):
+            data = pa.Table.from_batches(data, schema=schema)
+        if exists and mode == "create":
+            raise LakeError(f"table {table!r} already exists at {path}")
+        ds = lance.write_dataset(
+            data,
+            str(path),
+            schema=schema,
+            mode=mode if exists else ("overwrite" if path.exists() else "create"),
+            commit_message=self.message,
+        )
+        self.written[table] = ds.version
+        return ds.version
+
+    def append(self, table: str, data: Data, schema: pa.Schema | None = None) -> int:
+        """Append rows; returns the new Lance version."""
+        return self._write(table, data, "append", schema)
+
+    def overwrite(self, table: str, data: Data, schema: pa.Schema | None = None) -> int:
+        """Replace the table's rows (older versions stay readable)."""
+        return self._write(table, data, "overwrite", schema)
+
+    def insert_new(self, table: str, data: Data, on: str | list[str]) -> tuple[int, int]:
+        """Insert only rows whose key is not in the table yet: re-runs add nothing.
+
+        The caller deduplicates keys within ``data``. Returns (version, rows inserted).
+        """
+        return self._merge(table, data, on, update=False)
+
+    def upsert(self, table: str, data: Data, on: str | list[str]) -> tuple[int, int]:
+        """Insert new keys and replace rows whose key exists. Returns (version, rows written)."""
+        return self._merge(table, data, on, update=True)
+
+    def _merge(self, table: str, data: Data, on: str | list[str], update: bool) -> tuple[int, int]:
+        self._touch(table)
+        if self.pinned_before[table] is None and table not in self.written:
+            if isinstance(data, pa.RecordBatchReader):
+                data = data.read_all()
+            n = data.num_rows if isinstance(data, pa.Table) else sum(b.num_rows for b in data)
+            return self._write(table, data, "create", None), n
+        ds = lance.dataset(str(self.lake.path(table)))
+        builder = ds.merge_insert(on)
+        if update:
+            builder = builder.when_matched_update_all()
+        stats = builder.when_not_matched_insert_all().execute(data)
+        self.written[table] = lance.dataset(str(self.lake.path(table))).version
+        return self.written[table], int(stats["num_inserted_rows"]) + int(stats["num_updated_rows"])
+
+    def delete(self, table: str, predicate: str) -> int:
+        """Delete the rows matching a SQL predicate; returns the new version."""
+        self._touch(table)
+        path = str(self.lake.path(table))
+        lance.dataset(path).delete(predicate)
+        self.written[table] = lance.dataset(path).version
+        return self.written[table]
+
+
+class Lake:
+    """A lake rooted at a folder. Cheap to construct; safe to share within a process."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+        self.root = resolve_root(root)
+        if not self.root.exists():
+            if not create:
+                raise LakeError(
+                    f"no lake at {self.root}: run `prefhouse ingest` first, or pass --lake PATH "
+                    "(or set PREFHOUSE_LAKE) to point at an existing one"
+                )
+            self.root.mkdir(parents=True)
+
+    # ----------------------------------------------------------------- manifest
+    def path(self, table: str) -> Path:
+        if not table or "/" in table or table.startswith(("_", ".")):
+            raise LakeError(f"invalid table name {table!r}")
+        return self.root / f"{table}.lance"
+
+    def _manifest(self) -> dict[str, Any]:
+        path = self.root / MANIFEST
+        if not path.exists():
+            return {"format": 1, "commit": 0, "tables": {}}
+        return json.loads(path.read_text())
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        tmp = self.root / f"{MANIFEST}.tmp.{os.getpid()}"
+        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.root / MANIFEST)
+
+    def pinned_version(self, table: str) -> int | None:
+        """The committed version of ``table``, or None if it does not exist yet."""
+        return self._manifest()["tables"].get(table)
+
+    def tables(self) -> list[str]:
+        """Committed tables, sorted by name."""
+        return sorted(self._manifest()["tables"])
+
+    def exists(self, table: str) -> bool:
+        return self.pinned_version(table) is not None
+
+    # -------------------------------------------------------------------- reads
+    def dataset(self, table: str, version: int | str | None = None) -> lance.LanceDataset:
+        """Open ``table`` at its committed version, or at ``version`` (a number or a tag).
+
+        A known table that was never written is created empty first, so that SQL and
+        downstream stages work before the stage that fills it has run.
+        """
+        pinned = self.pinned_version(table)
+        if pinned is None:
+            if table not in TABLES:
+                known = ", ".join(self.tables()) or "none yet"
+                raise LakeError(f"no table {table!r} in the lake at {self.root} (tables: {known})")
+            self.ensure(table)
+            pinned = self.pinned_version(table)
+        if version is None:
+            version = pinned
+        elif isinstance(version, str) and version.isdigit():
+            version = int(version)
+        try:
+            return lance.dataset(str(self.path(table)), version=version)
+        except (ValueError, OSError) as exc:
+            tags = ", ".join(sorted(self.tags(table))) or "no tags"
+            raise LakeError(
+                f"table {table!r} has no version or tag {version!r} ({tags}); see `prefhouse history {table}`"
+            ) from exc
+
+    def version(self, table: str) -> int:
+        """The committed version of ``table`` (creating a known table empty if needed)."""
+        return self.dataset(table).version
+
+    def history(self, table: str) -> list[dict[str, Any]]:
+        """Every version of ``table``: number, time, rows, tags, and whether it is committed."""
+        self.dataset(table)
+        pinned = self.pinned_version(table)
+        tags_by_version: dict[int, list[str]] = {}
+        for name, info in self.tags(table).items():
+            tags_by_version.setdefault(int(info["version"]), []).append(name)
+        rows = []
+        for v in lance.dataset(str(self.path(table))).versions():
+            n = v["version"]
+            rows.append(
+                {
+                    "version": n,
+                    "timestamp": v["timestamp"],
+                    "rows": int(v["metadata"].get("total_rows", 0)),
+                    "tags": sorted(tags_by_version.get(n, [])),
+                    "is_current": n == pinned,
+                }
+            )
+        return rows
+
+    def tags(self, table: str) -> dict[str, dict[str, Any]]:
+        if not self.path(table).exists():
+            return {}
+        return dict(lance.dataset(str(self.path(table))).tags.list())
+
+    def tag(self, table: str, name: str, version: int | None = None) -> int:
+        """Point tag ``name`` of ``table`` at ``version`` (default: committed). Moves an existing tag."""
+        target = version if version is not None else self.version(table)
+        ds = lance.dataset(str(self.path(table)))
+        known = {v["version"] for v in ds.versions()}
+        if target not in known:
+            raise LakeError(f"table {table!r} has no version {target}; see `prefhouse history {table}`")
+        with self._locked():
+            if name in ds.tags.list():
+                ds.tags.update(name, target)
+            else:
+                ds.tags.create(name, target)
+        return target
+
+    # ------------------------------------------------------------------- writes
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        # flock is per open file: a nested acquire in the same thread must not re-lock.
+        with _thread_lock:
+            depth = getattr(_held, "depth", 0)
+            if depth:
+                _held.depth = depth + 1
+                try:
+                    yield
+                finally:
+                    _held.depth = depth
+                return
+            with open(self.root / "_lock", "a+") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                _held.depth = 1
+                try:
+                    yield
+                finally:
+                    _held.depth = 0
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def transaction(self, message: str = "") -> Iterator[Transaction]:
+        """Group writes into one lake commit: all land, or the lake stays as it was."""
+        with self._locked():
+            if _held.depth == 1:  # outermost: nested transactions must not undo the outer one
+                self._recover()
+            txn = Transaction(self, message)
+            try:
+                yield txn
+            except BaseException:
+                if _held.depth == 1:
+                    self._recover()  # restores every table to its pinned version
+                else:
+                    self._rollback(txn.pinned_before)
+                raise
+            manifest = self._manifest()
+            manifest["tables"].update(txn.written)
+            manifest["commit"] = int(manifest.get("commit", 0)) + 1
+            self._write_manifest(manifest)
+            if txn.written:
+                entry = {
+                    "commit": manifest["commit"],
+                    "at": _now().isoformat(),
+                    "message": message,
+                    "tables": txn.written,
+                }
+                with open(self.root / COMMIT_LOG, "a") as log:
+                    log.write(json.dumps(entry) + "\n")
+
+    def append(self, table: str, data: Data, message: str = "") -> int:
+        """One-table convenience: append in a transaction of its own."""
+        with self.transaction(message or f"append {table}") as txn:
+            return txn.append(table, data)
+
+    def ensure(self, table: str) -> None:
+        """Create a known table empty if it does not exist."""
+        if self.exists(table):
+            return
+        with self.transaction(f"create {table}") as txn:
+            if self.pinned_version(table) is None:
+                txn.overwrite(table, TABLES[table].empty_table())
+
+    def _rollback(self, pinned: dict[str, int | None]) -> None:
+        for table, version in pinned.items():
+            self._restore(table, version)
+
+    def _restore(self, table: str, version: int | None) -> None:
+        path = self.path(table)
+        if not path.exists():
+            return
+        if version is None:  # created by the failed transaction: it never existed
+            shutil.rmtree(path)
+            return
+        latest = lance.dataset(str(path))
+        if latest.version != version:
+            lance.dataset(str(path), version=version).restore()
+
+    def _recover(self) -> None:
+        """Roll back versions left by a writer that died before committing."""
+        manifest = self._manifest()
+        changed = False
+        for table, version in manifest["tables"].items():
+            path = self.path(table)
+            if not path.exists():
+                continue
+            if lance.dataset(str(path)).version != version:
+                self._restore(table, version)
+                manifest["tables"][table] = lance.dataset(str(path)).version
+                changed = True
+        for path in self.root.glob("*.lance"):
+            if path.name.removesuffix(".lance") not in manifest["tables"]:
+                shutil.rmtree(path)  # a table whose creating transaction never committed
+        if changed:
+            self._write_manifest(manifest)

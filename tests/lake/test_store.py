@@ -1,0 +1,71 @@
+"""The lake's commits: versions, tags, rollback of failed and crashed writes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pyarrow as pa
+import pytest
+
+from lake import Lake, LakeError
+from lake.records import pair_row, pairs_table
+
+
+def _pairs(n: int, start: int = 0) -> pa.Table:
+    return pairs_table(pair_row(f"prompt {i}", f"good {i}", f"bad {i}") for i in range(start, start + n))
+
+
+def test_known_table_is_created_empty_on_first_read(lake: Lake) -> None:
+    assert lake.dataset("attributes").count_rows() == 0
+    assert "attributes" in lake.tables()
+
+
+def test_each_write_is_a_version_and_tags_read_back(lake: Lake) -> None:
+    v1 = lake.append("pairs", _pairs(3))
+    v2 = lake.append("pairs", _pairs(2, start=3))
+    assert v2 > v1
+    lake.tag("pairs", "round-1", version=v1)
+    assert lake.dataset("pairs", "round-1").count_rows() == 3
+    assert lake.dataset("pairs").count_rows() == 5
+    history = lake.history("pairs")
+    assert [h["rows"] for h in history][-2:] == [3, 5]
+    assert any(h["tags"] == ["round-1"] for h in history)
+
+
+def test_failed_transaction_leaves_every_table_at_its_last_commit(lake: Lake) -> None:
+    lake.append("pairs", _pairs(3))
+    before = lake.version("pairs")
+    with pytest.raises(RuntimeError, match="boom"), lake.transaction("bad") as txn:
+        txn.append("pairs", _pairs(2, start=10))
+        txn.append("quarantine", pa.Table.from_pylist([], schema=lake.dataset("quarantine").schema))
+        raise RuntimeError("boom")
+    assert lake.dataset("pairs").count_rows() == 3
+    assert lake.history("pairs")[-1]["rows"] == 3  # restored as a new version with the old rows
+    assert lake.version("pairs") >= before
+
+
+def _crash_mid_write(root: str) -> None:
+    lake = Lake(root)
+    with lake.transaction("crash") as txn:
+        txn.append("pairs", _pairs(5, start=100))
+        os._exit(9)  # killed before the commit: no cleanup runs
+
+
+def test_killed_writer_is_rolled_back_by_the_next_writer(lake: Lake) -> None:
+    lake.append("pairs", _pairs(3))
+    proc = multiprocessing.get_context("spawn").Process(target=_crash_mid_write, args=(str(lake.root),))
+    proc.start()
+    proc.join()
+    assert proc.exitcode == 9
+    assert lake.dataset("pairs").count_rows() == 3  # readers see the committed version
+    lake.append("pairs", _pairs(1, start=200))  # the next writer recovers first
+    assert lake.dataset("pairs").count_rows() == 4
+
+
+def test_unknown_version_or_table_says_what_to_do(lake: Lake) -> None:
+    lake.append("pairs", _pairs(1))
+    with pytest.raises(LakeError, match="prefhouse history pairs"):
+        lake.dataset("pairs", "round-9")
+    with pytest.raises(LakeError, match="no table 'nope'"):
+        lake.dataset("nope")
