@@ -1,0 +1,105 @@
+"""Pull the frames the suites validate: DuckDB over the lake's Lance tables, into pandas.
+
+GX's SQL path over DuckDB returns empty metrics (stack notes), so the gate validates
+pandas frames. DuckDB computes the derived columns the suites need (lengths, flags)
+with projection pushdown, so the long texts never reach pandas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lake import Lake
+
+# One SELECT per frame over a view named ``t``; ``{round_filter}`` narrows per-round tables.
+FRAME_SQL: dict[str, str] = {
+    "pairs": """
+        select pair_id, prompt_id, pairset_id, source, label_origin, is_tie,
+               length(chosen) as chosen_chars, length(rejected) as rejected_chars,
+               len(conversation) as n_turns, chosen = rejected as is_identical
+        from t""",
+    "attributes": """
+        select pair_id, status, task_category, objectivity, controversiality, model, template_version
+        from t""",
+    "human_labels": """
+        select label_id, pair_id, round, annotator, verdict, origin, is_chosen_shown_first,
+               cast(is_chosen_shown_first as double) as shown_first
+        from t""",
+    "judge_labels": """
+        select pair_id, round, model, template_version, sample, vote, is_chosen_shown_first,
+               n_demonstrations, cast(is_chosen_shown_first as double) as shown_first
+        from t""",
+    "rm_scores": """
+        select run_id, pair_id, reward_chosen, reward_rejected, margin, p,
+               isfinite(margin) and isfinite(reward_chosen) and isfinite(reward_rejected) as is_finite,
+               abs(reward_chosen - reward_rejected - margin) as margin_error
+        from t""",
+    "curated": """
+        select round, pair_id, label_provenance, source, margin,
+               length(chosen) as chosen_chars, length(rejected) as rejected_chars,
+               chosen = rejected as is_identical,
+               cast(length(chosen) > length(rejected) as double) as chosen_is_longer
+        from t {round_filter}""",
+}
+FRAME_SQL["flipped"] = FRAME_SQL["curated"]
+
+MART_SQL = """
+    select round, pair_id, decision, cast(decision = 'keep' as double) as is_kept
+    from {relation} {round_filter}"""
+
+
+def connect() -> Any:
+    """A DuckDB connection that never tries to download an extension."""
+    import duckdb
+
+    return duckdb.connect(config={"autoinstall_known_extensions": False, "threads": 2})
+
+
+def table_frame(lake: Lake, name: str, version: int | str | None = None, round: int | None = None) -> pd.DataFrame:
+    """The frame of lake table ``name`` (at ``version``, or the committed one)."""
+    if name not in FRAME_SQL:
+        raise ValueError(f"no frame defined for table {name!r} (known: {', '.join(sorted(FRAME_SQL))})")
+    dataset = lake.dataset(name, version)
+    con = connect()
+    try:
+        con.register("t", dataset)
+        round_filter = f"where round = {int(round)}" if round is not None else ""
+        return con.sql(FRAME_SQL[name].format(round_filter=round_filter)).df()
+    finally:
+        con.close()
+
+
+def mart_frame(database: str | Path, round: int | None = None, relation: str = "curated_pairs") -> pd.DataFrame:
+    """The ``curated_pairs`` mart of a dbt DuckDB database (read-only), for one round."""
+    import duckdb
+
+    path = Path(database)
+    if not path.exists():
+        raise FileNotFoundError(f"no dbt database at {path}: run `prefhouse dbt build --round N` first")
+    con = duckdb.connect(str(path), read_only=True, config={"autoinstall_known_extensions": False})
+    try:
+        round_filter = f"where round = {int(round)}" if round is not None else ""
+        return con.sql(MART_SQL.format(relation=relation, round_filter=round_filter)).df()
+    finally:
+        con.close()
+
+
+def arrow_schema_drift(lake: Lake, name: str) -> list[str]:
+    """Differences between a lake table's Arrow schema and the record contract (empty when none)."""
+    from lake.schemas import TABLES
+
+    expected = TABLES.get(name)
+    if expected is None:
+        return []
+    actual = lake.dataset(name).schema
+    problems = []
+    for f in expected:
+        if f.name not in actual.names:
+            problems.append(f"column {f.name!r} is missing")
+        elif not actual.field(f.name).type.equals(f.type):
+            problems.append(f"column {f.name!r} is {actual.field(f.name).type}, the contract says {f.type}")
+    return problems
