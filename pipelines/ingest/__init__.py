@@ -1,0 +1,12 @@
+"""Ingestion of preference-pair files into the lake.
+
+- :func:`read_file` streams one file as :class:`RawPair` / :class:`Rejected` rows
+  (no lake writes); :data:`FORMATS` lists the readers; :func:`detect_format` guesses one.
+- :func:`ingest_paths` writes files into the lake in one transaction (pairs, sightings,
+  quarantine, batch log) and returns an :class:`IngestReport`.
+"""
+
+from pipelines.ingest.formats import FORMATS, detect_format, read_file
+from pipelines.ingest.model import RawPair, Rejected
+
+__all__ = ["FORMATS", "RawPair", "Rejected", "detect_format", "read_file"]
