@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,8 @@ def _key(turn: Mapping[str, Any]) -> tuple[str, str]:
 def _details(row: Mapping[str, Any]) -> dict[str, Any] | None:
     details = {k: row[k] for k in DETAIL_KEYS if row.get(k) is not None}
     if "score_chosen" in details and "score_rejected" in details:
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             details["margin"] = float(details["score_chosen"]) - float(details["score_rejected"])
-        except (TypeError, ValueError):
-            pass
     return details or None
 
 

@@ -10,7 +10,6 @@ fake marker shared by both responses. No such marker: ``unsplittable_dialogue``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,16 +27,28 @@ def _turns(prefix: str) -> list[tuple[str, int, int]]:
     return [(m.group(1), m.start(), m.end()) for m in _MARKER.finditer(prefix)]
 
 
+def common_prefix_len(a: str, b: str) -> int:
+    """Length of the longest common prefix (binary search over C-level slice compares)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def split_dialogue(chosen: str, rejected: str) -> tuple[list[dict[str, str]], str, str] | None:
     """(conversation, chosen final turn, rejected final turn), or None when unsplittable."""
-    n = len(os.path.commonprefix([chosen, rejected]))
+    n = common_prefix_len(chosen, rejected)
     prefix = chosen[:n]
     if not prefix.startswith("\n\n"):
         prefix = "\n\n" + prefix  # some rows drop the leading blank line
         chosen, rejected = "\n\n" + chosen, "\n\n" + rejected
     turns = _turns(prefix)
     for k in range(len(turns) - 1, 0, -1):
-        role, start, content_start = turns[k]
+        role, _start, content_start = turns[k]
         if role == "Assistant" and turns[k - 1][0] == "Human" and content_start <= len(prefix):
             conversation = [
                 {"role": "user" if r == "Human" else "assistant", "content": prefix[c : turns[j + 1][1]]}
