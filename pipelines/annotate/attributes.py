@@ -1,0 +1,111 @@
+"""Preference attributes: the method's 5-tuple per pair, written by an LLM as validated JSON.
+
+(task category, objectivity, controversiality, desired attributes, guideline), under the
+fixed taxonomy of :mod:`pipelines.annotate.taxonomy`. An answer that is not valid under
+the schema is asked again; if it stays invalid the row is written with ``status='failed'``
+and the raw text, never a guess. Rows carry the model and the template version.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from lake import Lake
+from lake.schemas import ATTRIBUTES
+from pipelines.annotate import data
+from pipelines.annotate.cache import CallCache
+from pipelines.annotate.calls import Call, Outcome, run_calls
+from pipelines.annotate.llm.base import ChatBackend, ChatRequest, Sampling
+from pipelines.annotate.prompts import clip, load_template, render_conversation
+from pipelines.annotate.taxonomy import ATTRIBUTES_SCHEMA, taxonomy_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AttributesConfig:
+    """Which pairs get attributes, and how the LLM is asked."""
+
+    limit: int | None = field(default=None, metadata={"help": "annotate at most N pairs (missing ones first)"})
+    template: str = field(default="attributes.v1", metadata={"help": "prompt template version"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature"})
+    max_tokens: int = field(default=384, metadata={"help": "longest answer, in tokens"})
+    max_invalid_retries: int = field(default=2, metadata={"help": "re-asks of an invalid answer before it fails"})
+    max_chars: int = field(default=6000, metadata={"help": "cut each conversation to this many characters"})
+    redo_failed: bool = field(default=True, metadata={"help": "ask again for pairs whose last attempt failed"})
+
+
+def select_pairs(lake: Lake, model: str, cfg: AttributesConfig) -> list[str]:
+    """Pairs lacking an ok row for (model, template): gold first, then queued, then the rest."""
+    done_filter = f"model = '{model}' AND template_version = '{cfg.template}'"
+    if cfg.redo_failed:
+        done_filter += " AND status = 'ok'"
+    done = set(data.read(lake, "attributes", ["pair_id"], done_filter)["pair_id"].to_pylist())
+    all_ids = data.read(lake, "pairs", ["pair_id"])["pair_id"].to_pylist()
+    gold = set(data.gold_verdicts(lake))
+    queued = {r["pair_id"] for r in data.queue_rows(lake, None)}
+    todo = sorted((p for p in all_ids if p not in done), key=lambda p: (p not in gold, p not in queued, p))
+    return todo[: cfg.limit] if cfg.limit is not None else todo
+
+
+def build_call(pair: dict[str, Any], cfg: AttributesConfig) -> Call:
+    template = load_template(cfg.template)
+    # the attributes describe the task (x), never the answers: the responses are not shown
+    messages = template.messages(
+        taxonomy=taxonomy_text(), conversation=clip(render_conversation(pair["conversation"]), cfg.max_chars)
+    )
+    sampling = Sampling(temperature=cfg.temperature, max_tokens=cfg.max_tokens)
+    return Call(pair["pair_id"], "attributes", template.version, ChatRequest(messages, sampling, ATTRIBUTES_SCHEMA))
+
+
+def outcome_row(o: Outcome, model: str) -> dict[str, Any]:
+    v = o.value or {}
+    return {
+        "pair_id": o.call.pair_id,
+        "status": "ok" if o.value is not None else "failed",
+        "task_category": v.get("task_category"),
+        "objectivity": v.get("objectivity"),
+        "controversiality": v.get("controversiality"),
+        "desired_attributes": v.get("desired_attributes"),
+        "guideline": v.get("guideline"),
+        "raw_output": o.raw,
+        "error": o.error,
+        "model": model,
+        "template_version": o.call.template_version,
+        "annotated_at": datetime.now(UTC),
+    }
+
+
+def annotate_attributes(lake: Lake, backend: ChatBackend, cfg: AttributesConfig) -> dict[str, Any]:
+    """Annotate the selected pairs; returns counts (ok, failed, paid calls) and the lake version."""
+    pair_ids = select_pairs(lake, backend.model, cfg)
+    pairs = data.load_pairs(lake, pair_ids)
+    calls = [build_call(p, cfg) for p in pairs.values()]
+    cache = CallCache.for_lake(lake.root)
+    try:
+        outcomes = run_calls(backend, cache, calls, ATTRIBUTES_SCHEMA, cfg.max_invalid_retries, desc="attributes")
+    finally:
+        cache.close()
+    rows = [outcome_row(o, backend.model) for o in outcomes]
+    version = None
+    if rows:
+        with lake.transaction(f"attributes: {len(rows)} pairs by {backend.model}") as txn:
+            version, _ = txn.upsert(
+                "attributes", pa.Table.from_pylist(rows, schema=ATTRIBUTES), ["pair_id", "model", "template_version"]
+            )
+    report = {
+        "n_pairs": len(rows),
+        "n_ok": sum(r["status"] == "ok" for r in rows),
+        "n_failed": sum(r["status"] == "failed" for r in rows),
+        "n_calls_paid": sum(o.n_paid for o in outcomes),
+        "model": backend.model,
+        "template_version": cfg.template,
+        "version": version,
+    }
+    log.info("attributes: %s", report)
+    return report
