@@ -278,10 +278,11 @@ ROUND_STEPS = pa.schema(
         pa.field("round", pa.int32(), nullable=False),
         pa.field("stage", pa.int32(), nullable=False),
         pa.field("step", pa.string(), nullable=False),
-        pa.field("status", pa.string(), nullable=False),  # done | failed | skipped
+        pa.field("status", pa.string(), nullable=False),  # running | done | failed | skipped
         pa.field("inputs", pa.string()),  # JSON {table: version}
         pa.field("outputs", pa.string()),  # JSON {table: version}
         pa.field("counts", pa.string()),  # JSON
+        pa.field("facts", pa.string()),  # JSON: values later steps read (run ids, kept fraction), restored on resume
         pa.field("message", pa.string()),
         pa.field("started_at", TS, nullable=False),
         pa.field("finished_at", TS, nullable=False),
