@@ -1,0 +1,148 @@
+"""Run a round's steps in order, record each one in ``round_steps``, resume after a failure.
+
+Every step gets a ``running`` record when it starts and a ``done`` / ``skipped`` /
+``failed`` record when it ends, with the versions of the tables it read and wrote,
+its counts and the facts later steps need. Re-running a round skips the steps whose
+latest record is ``done`` or ``skipped`` (their facts are restored from the record) and
+redoes the rest, so a round killed in the middle resumes where it stopped. A step's
+own writes commit before its ``done`` record does: a step killed between the two is
+redone, which is why steps write idempotently (insert_new / upsert / overwrite).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from lake.schemas import ROUND_STEPS, TABLES
+from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
+
+if TYPE_CHECKING:
+    from lake import Lake
+
+FINISHED = ("done", "skipped")
+
+
+@dataclass
+class RoundOutcome:
+    """How a run of a round ended."""
+
+    round: int
+    stage: int
+    status: str  # done | blocked | failed
+    ran: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)  # steps already finished by an earlier run
+    message: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _versions(lake: Lake, tables: Sequence[str]) -> dict[str, int]:
+    # Known tables are created empty on first read; others (LanceDB's embeddings) only if present.
+    return {t: lake.version(t) for t in tables if t in TABLES or lake.exists(t)}
+
+
+def step_records(lake: Lake, round: int | None = None, stage: int | None = None) -> list[dict[str, Any]]:
+    """Every record of ``round_steps`` (optionally one round/stage), oldest first."""
+    rows = lake.dataset("round_steps").to_table().to_pylist()
+    rows = [r for r in rows if (round is None or r["round"] == round) and (stage is None or r["stage"] == stage)]
+    return sorted(rows, key=lambda r: (r["started_at"], r["finished_at"]))
+
+
+def latest_by_step(lake: Lake, round: int, stage: int) -> dict[str, dict[str, Any]]:
+    """The latest record of each step of a round."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in step_records(lake, round, stage):
+        latest[row["step"]] = row
+    return latest
+
+
+def _record(lake: Lake, ctx: RoundContext, step: Step, status: str, started: datetime, **cols: Any) -> None:
+    row = {
+        "round": ctx.round,
+        "stage": ctx.stage,
+        "step": step.name,
+        "status": status,
+        "inputs": json.dumps(cols.get("inputs", {})),
+        "outputs": json.dumps(cols.get("outputs", {})),
+        "counts": json.dumps(cols.get("counts", {}), default=float),
+        "facts": json.dumps(cols.get("facts", {}), default=str),
+        "message": cols.get("message", ""),
+        "started_at": started,
+        "finished_at": datetime.now(UTC),
+    }
+    lake.append("round_steps", pa.Table.from_pylist([row], schema=ROUND_STEPS), f"round {ctx.round} step {step.name}")
+
+
+def run_round(
+    lake: Lake,
+    round: int,
+    stage: int,
+    steps: Sequence[Step],
+    config: Any = None,
+    log: Callable[[str], None] = print,
+) -> RoundOutcome:
+    """Run (or resume) ``steps`` of round ``round``; returns how it ended. Other errors propagate."""
+    names = [s.name for s in steps]
+    if len(set(names)) != len(names):
+        raise ValueError(f"step names must be unique within a round: {names}")
+    ctx = RoundContext(lake=lake, round=round, stage=stage, config=config, log=log)
+    outcome = RoundOutcome(round=round, stage=stage, status="done")
+    finished = latest_by_step(lake, round, stage)
+    for i, step in enumerate(steps, 1):
+        prior = finished.get(step.name)
+        if prior is not None and prior["status"] in FINISHED:
+            ctx.facts.update(json.loads(prior["facts"] or "{}"))
+            outcome.resumed.append(step.name)
+            log(f"[round {round} stage {stage}] {i}/{len(steps)} {step.name}: already {prior['status']}, kept")
+            continue
+        log(f"[round {round} stage {stage}] {i}/{len(steps)} {step.name} ...")
+        started = datetime.now(UTC)
+        inputs = _versions(lake, step.reads)
+        _record(lake, ctx, step, "running", started, inputs=inputs)
+        try:
+            result = step.run(ctx) or StepResult()
+        except GateBlocked as exc:
+            _record(lake, ctx, step, "failed", started, inputs=inputs, message=str(exc))
+            log(f"[round {round} stage {stage}] {step.name}: BLOCKED: {exc}")
+            outcome.status, outcome.message = "blocked", str(exc)
+            break
+        except BaseException as exc:
+            _record(lake, ctx, step, "failed", started, inputs=inputs, message=f"{type(exc).__name__}: {exc}")
+            raise
+        ctx.facts.update(result.facts)
+        outputs = _versions(lake, step.writes)
+        _record(
+            lake,
+            ctx,
+            step,
+            result.status,
+            started,
+            inputs=inputs,
+            outputs=outputs,
+            counts=result.counts,
+            facts=result.facts,
+            message=result.message,
+        )
+        outcome.ran.append(step.name)
+        counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
+        note = f" ({result.message})" if result.message else ""
+        log(f"[round {round} stage {stage}] {step.name}: {result.status} {counts}{note}")
+    outcome.facts = dict(ctx.facts)
+    return outcome
+
+
+def round_status(lake: Lake) -> list[dict[str, Any]]:
+    """The latest record of every step of every round, for ``prefhouse round status``."""
+    latest: dict[tuple[int, int, str], dict[str, Any]] = {}
+    order: list[tuple[int, int, str]] = []
+    for row in step_records(lake):
+        key = (row["round"], row["stage"], row["step"])
+        if key not in latest:
+            order.append(key)
+        latest[key] = row
+    return [latest[k] for k in order]
