@@ -167,6 +167,7 @@ JUDGE_GATES = pa.schema(
         pa.field("position_bias", pa.float64(), nullable=False),  # share of votes for the first-shown candidate
         pa.field("threshold", pa.float64(), nullable=False),
         pa.field("is_trusted", pa.bool_(), nullable=False),
+        pa.field("reason", pa.string()),  # why it is (not) trusted, in words the round report shows
         pa.field("measured_at", TS, nullable=False),
     ]
 )
