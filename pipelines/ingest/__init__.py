@@ -8,5 +8,6 @@
 
 from pipelines.ingest.formats import FORMATS, detect_format, read_file
 from pipelines.ingest.model import RawPair, Rejected
+from pipelines.ingest.writer import IngestReport, ingest_paths
 
-__all__ = ["FORMATS", "RawPair", "Rejected", "detect_format", "read_file"]
+__all__ = ["FORMATS", "IngestReport", "RawPair", "Rejected", "detect_format", "ingest_paths", "read_file"]

@@ -1,0 +1,277 @@
+"""The streaming writer: files in, one lake transaction out.
+
+``ingest_paths`` reads every file with :func:`read_file`, hashes each pair, and writes
+in ONE transaction: new rows of ``pairs`` (one streaming Lance append), every new
+sighting in ``pair_sources``, every new rejected row in ``quarantine``, and one row in
+``ingest_batches``. Only the set of known ``pair_id`` (and the sightings and quarantine
+keys of the files being read) is held in memory; pairs stream through in Arrow batches.
+A crash or kill anywhere leaves the lake at its previous committed version.
+
+Re-running on the same file adds nothing: a known pair is a duplicate, a known
+(pair, file, row) sighting and a known (file, row, reason) quarantine entry are skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lake import Lake
+from lake.schemas import BENCHMARK_PROMPTS, INGEST_BATCHES, PAIR_SOURCES, PAIRS, QUARANTINE
+from pipelines.ingest.batches import Columns, pairs_batch, small_table
+from pipelines.ingest.formats import detect_format, read_file
+from pipelines.ingest.hashing import conversation_key, ids_for
+from pipelines.ingest.model import RawPair, Rejected
+from pipelines.ingest.sources import suffix
+
+BATCH_ROWS = 8192
+EXTENSIONS = (".jsonl", ".json", ".csv", ".parquet")
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did. ``n_read == n_accepted + n_duplicate + n_quarantined``, always."""
+
+    n_read: int = 0
+    n_accepted: int = 0
+    n_duplicate: int = 0
+    n_quarantined: int = 0
+    batch_id: str = ""
+    versions: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    n_new_sightings: int = 0
+    n_new_quarantine: int = 0
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders expand to the supported files inside them (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and suffix(f) in EXTENSIONS))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    if not out:
+        raise ValueError(f"no input files found in {[str(p) for p in paths]}")
+    return out
+
+
+def default_source(path: Path, fmt: str) -> str:
+    stem = path.name.split(".")[0]
+    return f"{fmt}:{path.parent.name}/{stem}" if path.parent.name else f"{fmt}:{stem}"
+
+
+def _keys(lake: Lake, table: str, columns: list[str], files: list[str]) -> set[tuple]:
+    """Existing key tuples of ``table`` for the given source files."""
+    if not lake.exists(table):
+        return set()
+    ds = lake.dataset(table)
+    if ds.count_rows() == 0:
+        return set()
+    t = ds.to_table(columns=columns, filter=pc.field("source_file").isin(files))
+    return set(zip(*(t.column(c).to_pylist() for c in columns), strict=True))
+
+
+class _Run:
+    """State of one ingest: counters, the known keys, and the rows to write."""
+
+    def __init__(self, lake: Lake, files: list[Path], fmt: str, source: str | None, as_benchmark: bool,
+                 options: Mapping[str, Any], progress: Callable[[int], None] | None) -> None:  # fmt: skip
+        self.lake, self.files, self.fmt, self.source = lake, files, fmt, source
+        self.as_benchmark, self.options, self.progress = as_benchmark, dict(options), progress
+        self.batch_id = "ingest-" + uuid.uuid4().hex[:16]
+        self.now = datetime.now(UTC)
+        self.report = IngestReport(batch_id=self.batch_id)
+        self.reasons: Counter[str] = Counter()
+        names = [str(f.resolve()) for f in files]
+        self.known_sightings = _keys(lake, "pair_sources", ["pair_id", "source_file", "source_row"], names)
+        self.known_quarantine = _keys(lake, "quarantine", ["source_file", "source_row", "reason"], names)
+        if as_benchmark:
+            self.known: set[str] = _keys_all(lake, "benchmark_prompts", "prompt_id", source)
+        else:
+            self.known = _keys_all(lake, "pairs", "pair_id", None)
+        self.sightings: list[pa.Table] = []
+        self.quarantine: list[pa.Table] = []
+        self.benchmark: list[pa.Table] = []
+
+    def items(self) -> Iterator[tuple[Path, str, str, RawPair | Rejected]]:
+        for path in self.files:
+            fmt = detect_format(path) if self.fmt == "auto" and "column_map" not in self.options else self.fmt
+            if self.fmt == "auto" and "column_map" in self.options:
+                fmt = "generic"
+            source = self.source or default_source(path, fmt)
+            self.report.files.append({"path": str(path), "format": fmt, "source": source})
+            for item in read_file(path, fmt, **self.options):
+                yield path, str(path.resolve()), source, item
+
+    def pair_batches(self) -> Iterator[pa.RecordBatch]:
+        """Consume every input row; yield new ``pairs`` rows in Arrow batches."""
+        cols = Columns()
+        sight, quar = Columns(), Columns()
+        for n, (_path, fname, source, item) in enumerate(self.items(), 1):
+            self.report.n_read += 1
+            if isinstance(item, Rejected):
+                self._quarantine(quar, fname, source, item)
+            else:
+                self._pair(cols, sight, fname, source, item)
+            if len(cols) >= BATCH_ROWS:
+                yield pairs_batch(cols, self)
+                cols = Columns()
+            if len(sight) >= 8 * BATCH_ROWS:
+                self.sightings.append(small_table(sight, PAIR_SOURCES))
+                sight = Columns()
+            if self.progress is not None and n % BATCH_ROWS == 0:
+                self.progress(BATCH_ROWS)
+        if len(cols):
+            yield pairs_batch(cols, self)
+        self.sightings.append(small_table(sight, PAIR_SOURCES))
+        self.quarantine.append(small_table(quar, QUARANTINE))
+
+    def _quarantine(self, quar: Columns, fname: str, source: str, item: Rejected) -> None:
+        self.report.n_quarantined += 1
+        self.reasons[item.reason] += 1
+        key = (fname, item.source_row, item.reason)
+        if key in self.known_quarantine:
+            return
+        self.known_quarantine.add(key)
+        quar.add(
+            ingest_batch_id=self.batch_id, source=source, source_file=fname, source_row=item.source_row,
+            reason=item.reason, detail=item.detail, raw=item.raw, quarantined_at=self.now,
+        )  # fmt: skip
+
+    def _pair(self, cols: Columns, sight: Columns, fname: str, source: str, p: RawPair) -> None:
+        conv_key = conversation_key(p.conversation)
+        if self.as_benchmark:
+            self._benchmark(cols, fname, source, p)
+            return
+        pid, prompt_id, pairset_id = ids_for(conv_key, p.chosen, p.rejected)
+        is_new = pid not in self.known
+        details = None if p.label_details is None else _dumps(p.label_details)
+        if is_new:
+            self.known.add(pid)
+            self.report.n_accepted += 1
+            cols.add_pair(pid, prompt_id, pairset_id, p, details, source, fname)
+        else:
+            self.report.n_duplicate += 1
+        if (pid, fname, p.source_row) not in self.known_sightings:
+            self.known_sightings.add((pid, fname, p.source_row))
+            sight.add(
+                pair_id=pid, source=source, source_file=fname, source_row=p.source_row, is_first_sighting=is_new,
+                label_details=details, ingest_batch_id=self.batch_id, ingested_at=self.now,
+            )  # fmt: skip
+
+    def _benchmark(self, cols: Columns, fname: str, source: str, p: RawPair) -> None:
+        first = next((t["content"] for t in p.conversation if t["role"] == "user"), p.conversation[0]["content"])
+        _pid, prompt_id, _ = ids_for(conversation_key([{"role": "user", "content": first}]), "", "")
+        if prompt_id in self.known:
+            self.report.n_duplicate += 1
+            return
+        self.known.add(prompt_id)
+        self.report.n_accepted += 1
+        cols.add(
+            benchmark=source, prompt_id=prompt_id, prompt=first, source_file=fname, source_row=p.source_row,
+            ingest_batch_id=self.batch_id, ingested_at=self.now,
+        )  # fmt: skip
+
+
+def _keys_all(lake: Lake, table: str, column: str, benchmark: str | None) -> set[str]:
+    if not lake.exists(table):
+        return set()
+    ds = lake.dataset(table)
+    flt = None if benchmark is None else pc.field("benchmark") == benchmark
+    return set(ds.to_table(columns=[column], filter=flt).column(column).to_pylist())
+
+
+def _dumps(details: Mapping[str, Any]) -> str:
+    import json
+
+    return json.dumps(details, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def ingest_paths(
+    lake: Lake,
+    paths: Iterable[str | Path],
+    format: str = "auto",
+    source: str | None = None,
+    as_benchmark: bool = False,
+    column_map: str | Mapping[str, str] | None = None,
+    *,
+    label_origin: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    **options: Any,
+) -> IngestReport:
+    """Ingest files into the lake in one transaction; see the module docstring."""
+    files = expand_paths(paths)
+    if column_map is not None:
+        options["column_map"] = column_map
+    if label_origin is not None:
+        options["label_origin"] = label_origin
+    if as_benchmark and source is None and len(files) > 1:
+        raise ValueError("--as-benchmark over several files needs --source NAME (the benchmark's name)")
+    started = datetime.now(UTC)
+    with lake.transaction(f"ingest {', '.join(str(f) for f in files)[:200]}") as txn:
+        run = _Run(lake, files, format, source, as_benchmark, options, progress)
+        if as_benchmark:
+            _write_benchmark(txn, run)
+        else:
+            _write_pairs(txn, run)
+        rep = run.report
+        rep.reasons = dict(sorted(run.reasons.items()))
+        assert rep.n_read == rep.n_accepted + rep.n_duplicate + rep.n_quarantined, rep
+        assert sum(rep.reasons.values()) == rep.n_quarantined, rep
+        log = {
+            "ingest_batch_id": run.batch_id, "source": source or ",".join(sorted({f["source"] for f in rep.files})),
+            "format": format if format != "auto" else ",".join(sorted({f["format"] for f in rep.files})),
+            "paths": [str(f.resolve()) for f in files], "is_benchmark": as_benchmark, "n_read": rep.n_read,
+            "n_accepted": rep.n_accepted, "n_duplicate": rep.n_duplicate, "n_quarantined": rep.n_quarantined,
+            "started_at": started, "finished_at": datetime.now(UTC),
+        }  # fmt: skip
+        txn.append("ingest_batches", pa.Table.from_pylist([log], schema=INGEST_BATCHES))
+        rep.versions = dict(txn.written)
+    return rep
+
+
+def _append_if_rows(txn: Any, table: str, parts: list[pa.Table], schema: pa.Schema) -> int:
+    parts = [t for t in parts if t.num_rows]
+    if parts:
+        txn.append(table, pa.concat_tables(parts).cast(schema))
+    return sum(t.num_rows for t in parts)
+
+
+def _write_pairs(txn: Any, run: _Run) -> None:
+    batches = run.pair_batches()
+    first = next(batches, None)  # nothing new: no pairs version at all
+    if first is not None:
+        txn.append("pairs", pa.RecordBatchReader.from_batches(PAIRS, chain([first], batches)))
+    run.report.n_new_sightings = _append_if_rows(txn, "pair_sources", run.sightings, PAIR_SOURCES)
+    run.report.n_new_quarantine = _append_if_rows(txn, "quarantine", run.quarantine, QUARANTINE)
+
+
+def _write_benchmark(txn: Any, run: _Run) -> None:
+    rows = [small_table(c, BENCHMARK_PROMPTS) for c in _benchmark_columns(run)]
+    _append_if_rows(txn, "benchmark_prompts", rows, BENCHMARK_PROMPTS)
+    run.report.n_new_quarantine = _append_if_rows(txn, "quarantine", run.quarantine, QUARANTINE)
+
+
+def _benchmark_columns(run: _Run) -> Iterator[Columns]:
+    cols, quar = Columns(), Columns()
+    for _path, fname, source, item in run.items():
+        run.report.n_read += 1
+        if isinstance(item, Rejected):
+            run._quarantine(quar, fname, source, item)
+        else:
+            run._benchmark(cols, fname, source, item)
+    run.quarantine.append(small_table(quar, QUARANTINE))
+    yield cols
