@@ -1,9 +1,96 @@
-"""CLI commands of this area (filled in by its issue)."""
+"""``prefhouse ingest PATH...``: read preference files into the lake in one transaction."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Literal
+
+from prefhouse.commands.common import open_lake
+from prefhouse.configargs import add_config_args, config_from_args, config_to_dict
+
+FORMAT_CHOICES = (
+    "auto", "hh-rlhf", "flat", "trl", "pandalm", "autoj", "llmbar", "evalbiasbench",
+    "judgebench", "arena", "pku-saferlhf", "generic",
+)  # fmt: skip
+
+
+@dataclass
+class IngestConfig:
+    """Options of ``prefhouse ingest``."""
+
+    format: Literal[FORMAT_CHOICES] = field(  # type: ignore[valid-type]
+        default="auto", metadata={"help": "input format; auto detects from the extension and the first row's keys"}
+    )
+    source: str | None = field(
+        default=None, metadata={"help": "source name stored with every row (default: format:folder/file)"}
+    )
+    as_benchmark: bool = field(
+        default=False,
+        metadata={"help": "write first-turn prompts to benchmark_prompts (for decontamination) instead of pairs"},
+    )
+    map: str | None = field(
+        default=None,
+        metadata={
+            "help": "column mapping for --format generic, e.g. prompt=question,chosen=good,rejected=bad "
+            "(also category=COL, tie=COL)",
+            "metavar": "FIELD=COL,...",
+        },
+    )
+    label_origin: Literal["human", "model", "unknown"] | None = field(
+        default=None, metadata={"help": "override who made the labels (default: per format)"}
+    )
+    pku_label: Literal["better", "safer"] = field(
+        default="better", metadata={"help": "PKU-SafeRLHF: which preference defines chosen"}
+    )
+    json: bool = field(default=False, metadata={"help": "print the report as JSON"})
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands to the root parser."""
+    p = sub.add_parser(
+        "ingest",
+        help="ingest preference files (hh-rlhf, flat, TRL, PandaLM, Auto-J, LLMBar, ...) into the lake",
+        description=(
+            "Read files (or folders of them) and write new pairs, their provenance and the rows that could not "
+            "become pairs (quarantine, with a reason) in one lake commit. Re-running adds nothing. "
+            "Prints read = accepted + duplicate + quarantined."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".jsonl[.gz], .json, .csv or .parquet files, or folders")
+    add_config_args(p, IngestConfig)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pipelines.ingest import ingest_paths
+
+    cfg = config_from_args(IngestConfig, args)
+    lake = open_lake(args)
+    options = {"label": cfg.pku_label} if cfg.format in ("auto", "pku-saferlhf") else {}
+    with tqdm(unit=" rows", desc="ingest", disable=cfg.json or not sys.stderr.isatty()) as bar:
+        report = ingest_paths(
+            lake, args.paths, format=cfg.format, source=cfg.source, as_benchmark=cfg.as_benchmark,
+            column_map=cfg.map, label_origin=cfg.label_origin, progress=bar.update, **options,
+        )  # fmt: skip
+    out = {
+        "read": report.n_read, "accepted": report.n_accepted, "duplicate": report.n_duplicate,
+        "quarantined": report.n_quarantined, "quarantine_reasons": report.reasons,
+        "new_sightings": report.n_new_sightings, "new_quarantine_rows": report.n_new_quarantine,
+        "batch_id": report.batch_id, "versions": report.versions, "files": report.files,
+        "config": config_to_dict(cfg),
+    }  # fmt: skip
+    if cfg.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    print(
+        f"read {report.n_read}  accepted {report.n_accepted}  duplicate {report.n_duplicate}  "
+        f"quarantined {report.n_quarantined}"
+    )
+    for reason, n in report.reasons.items():
+        print(f"  quarantined {reason}: {n}")
+    print(f"batch {report.batch_id}; lake at {lake.root}; versions {report.versions}")
+    return 0
