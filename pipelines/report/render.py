@@ -1,0 +1,108 @@
+"""Render a round's report: one self-contained HTML file (inline CSS and SVG, no scripts, no CDN).
+
+Input is a plain dict (see :func:`render_report`), so the page can be built from the lake
+(:mod:`pipelines.report.collect`) or from any other source in tests and notebooks.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from pipelines.report import plots
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}
+h1{margin-bottom:0}.sub{color:#666;margin-top:.2em}
+section{margin:2em 0}figure{margin:0}figure svg{max-width:100%;height:auto}
+table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
+.pass{color:#176317}.fail{color:#a11}
+"""
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "<p>none</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in columns) + "</tr>" for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _section(title: str, svg: str, note: str = "") -> str:
+    extra = f"<p>{note}</p>" if note else ""
+    return f"<section><h2>{html.escape(title)}</h2><figure>{svg}</figure>{extra}</section>"
+
+
+def _links(data: dict[str, Any], out_dir: Path | None) -> str:
+    items = []
+    for label, key in (
+        ("Great Expectations results", "gx_html"),
+        ("Great Expectations JSON", "gx_json"),
+        ("dbt docs", "dbt_docs"),
+    ):
+        target = data.get("links", {}).get(key)
+        if not target:
+            items.append(f"<li>{label}: not available for this round</li>")
+            continue
+        href = Path(target).as_uri() if Path(target).is_absolute() else target
+        items.append(f'<li><a href="{html.escape(href)}">{label}</a> <code>{html.escape(str(target))}</code></li>')
+    return "<section><h2>Links</h2><ul>" + "".join(items) + "</ul></section>"
+
+
+def render_report(data: dict[str, Any], out_dir: Path | None = None) -> str:
+    """The HTML of a round report. Keys (all optional but ``round``):
+
+    funnel [{reason, n}], rm_accuracy [{round, accuracy, role}], margins {kept: [..], dropped: [..]},
+    agreement [{category, agreement, n}], length {curated: [log-ratios], raw: [..]},
+    diff {entered: {reason: n}, left: {reason: n}}, gate {passed, failures: [..]}, steps [round_steps rows],
+    links {gx_html, gx_json, dbt_docs}, snapshot {table, tag, version, rows}.
+    """
+    rnd = data["round"]
+    gate = data.get("gate") or {}
+    gate_line = (
+        "gate: not run"
+        if not gate
+        else f"gate: <span class={'pass' if gate.get('passed') else 'fail'}>"
+        f"{'passed' if gate.get('passed') else 'FAILED'}</span>"
+    )
+    snap = data.get("snapshot") or {}
+    snap_line = "not published"
+    if snap:
+        ref = html.escape(f"{snap.get('table')}@{snap.get('tag')}")
+        snap_line = f"snapshot <code>{ref}</code> ({snap.get('rows', 0):,} pairs)"
+    margins, length, diff = data.get("margins") or {}, data.get("length") or {}, data.get("diff") or {}
+    parts = [
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>prefhouse round {rnd}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Curation round {rnd}</h1><p class=sub>stage {data.get('stage', '?')} · {gate_line} · {snap_line}"
+        f" · generated {html.escape(str(data.get('generated_at', '')))}</p>",
+        _section("Funnel by reason", plots.funnel(data.get("funnel") or [])),
+        _section("RM gold accuracy per round", plots.accuracy_by_round(data.get("rm_accuracy") or [])),
+        _section(
+            "Margins of kept vs dropped pairs",
+            plots.margin_histograms(margins.get("kept", []), margins.get("dropped", [])),
+        ),
+        _section("Agreement per task category", plots.agreement_by_category(data.get("agreement") or [])),
+        _section(
+            "Length bias: curated vs raw pool", plots.length_bias(length.get("curated", []), length.get("raw", []))
+        ),
+        _section("Round diff", plots.round_diff(diff.get("entered", {}), diff.get("left", {}))),
+        "<section><h2>Quality gate failures</h2>"
+        + _table(gate.get("failures") or [], ["table", "expectation", "unexpected_count", "observed", "sample_ids"])
+        + "</section>",
+        "<section><h2>Steps</h2>"
+        + _table(data.get("steps") or [], ["stage", "step", "status", "counts", "message", "started_at", "finished_at"])
+        + "</section>",
+        _links(data, out_dir),
+        "</body></html>",
+    ]
+    return "".join(parts)
+
+
+def write_report(data: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(data, path.parent), encoding="utf-8")
+    return path
