@@ -1,0 +1,90 @@
+"""Run the judges over a round's queue: gate first, then vote, store, merge and report.
+
+A model with no gate measurement for the round is measured first; an untrusted model is
+skipped with its reason (its votes would not count as labels). The report has, per
+model, the gate, the votes written and the position bias of this run, and the merged
+verdict counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lake import Lake
+from pipelines.annotate import data, gate
+from pipelines.annotate.cache import CallCache
+from pipelines.annotate.calls import run_calls
+from pipelines.annotate.judge import (
+    JudgeConfig,
+    build_call,
+    chosen_first,
+    demonstrations,
+    merge_votes,
+    position_bias,
+    vote_rows,
+    write_votes,
+)
+from pipelines.annotate.llm.base import ChatBackend
+from pipelines.annotate.taxonomy import JUDGE_SCHEMA
+
+log = logging.getLogger(__name__)
+
+
+def judge_queue(lake: Lake, backends: list[ChatBackend], cfg: JudgeConfig, gate_cfg: gate.GateConfig) -> dict[str, Any]:
+    rnd = cfg.round if cfg.round is not None else data.latest_round(lake)
+    if rnd is None:
+        raise ValueError("the retrieval queue is empty: run `prefhouse retrieve` first (or pass --round N)")
+    queue = data.queue_rows(lake, rnd, None if cfg.route == "all" else cfg.route)[: cfg.limit]
+    report: dict[str, Any] = {"round": rnd, "n_queued": len(queue), "models": {}}
+    trusted = []
+    for backend in backends:
+        row = gate.stored_gate(lake, rnd, backend.model, cfg.template) or gate.measure(
+            lake, backend, rnd, cfg, gate_cfg
+        )
+        entry: dict[str, Any] = {"gate": {k: row[k] for k in ("accuracy", "position_bias", "n_gold", "is_trusted")}}
+        entry["gate"]["reason"] = row.get("reason")
+        report["models"][backend.model] = entry
+        if not row["is_trusted"]:
+            log.warning("judge %s is not used for labels in round %d: %s", backend.model, rnd, row.get("reason"))
+            continue
+        trusted.append(backend.model)
+        rows = _judge_with(lake, backend, queue, rnd, cfg)
+        entry.update(
+            n_votes=len(rows), n_invalid=sum(r["vote"] == "invalid" for r in rows), position_bias=position_bias(rows)
+        )
+    votes = data.read(lake, "judge_labels", None, f"round = {int(rnd)}").to_pylist()
+    merged = merge_votes([v for v in votes if v["template_version"] == cfg.template], cfg.merge, trusted)
+    verdicts = [m["verdict"] for m in merged.values()]
+    report.update(
+        trusted_models=trusted,
+        merge=cfg.merge,
+        n_merged=len(merged),
+        n_chosen=verdicts.count("chosen"),
+        n_rejected=verdicts.count("rejected"),
+        n_undecided=verdicts.count(None),
+    )
+    if not trusted:
+        report["message"] = f"no trusted judge in round {rnd}: no pair gets an LLM label"
+    return report
+
+
+def _judge_with(
+    lake: Lake, backend: ChatBackend, queue: list[dict[str, Any]], rnd: int, cfg: JudgeConfig
+) -> list[dict[str, Any]]:
+    ids = [r["pair_id"] for r in queue]
+    pairs, attrs, demos = data.load_pairs(lake, ids), data.load_attributes(lake, ids), demonstrations(lake, queue)
+    calls = [
+        build_call(pairs[p], attrs.get(p), demos.get(p, []), s, chosen_first(cfg.seed, p, s), cfg)
+        for p in pairs
+        for s in range(cfg.samples)
+    ]
+    cache = CallCache.for_lake(lake.root)
+    try:
+        desc = f"judge {backend.model}"
+        outcomes = run_calls(backend, cache, calls, JUDGE_SCHEMA, cfg.max_invalid_retries, desc=desc)
+    finally:
+        cache.close()
+    rows = vote_rows(outcomes, backend.model, rnd)
+    write_votes(lake, rows, f"judge: {len(rows)} votes by {backend.model}, round {rnd}")
+    return rows

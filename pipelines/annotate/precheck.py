@@ -1,0 +1,85 @@
+"""The method's batch pre-check for objective pairs: "is this single response correct?".
+
+Each side of an objective pair is checked on its own (the model never sees the other
+side, so it cannot compare); the answers go to ``prechecks`` and the labelling app shows
+them as a hint. They are never a label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from lake import Lake
+from lake.schemas import PRECHECKS
+from pipelines.annotate import data
+from pipelines.annotate.cache import CallCache
+from pipelines.annotate.calls import Call, run_calls
+from pipelines.annotate.llm.base import ChatBackend, ChatRequest, Sampling
+from pipelines.annotate.prompts import clip, load_template, render_conversation
+from pipelines.annotate.taxonomy import PRECHECK_SCHEMA
+
+VERDICT = {"correct": True, "incorrect": False, "unsure": None}
+
+
+@dataclass
+class PrecheckConfig:
+    """Which pairs are pre-checked."""
+
+    round: int | None = field(default=None, metadata={"help": "pre-check this round's human queue (default: latest)"})
+    all_objective: bool = field(default=False, metadata={"help": "pre-check every objective pair, not only queued"})
+    limit: int | None = field(default=None, metadata={"help": "pre-check at most N pairs"})
+    template: str = field(default="precheck.v1", metadata={"help": "prompt template version"})
+    max_tokens: int = field(default=256, metadata={"help": "longest answer, in tokens"})
+    max_chars: int = field(default=4000, metadata={"help": "cut each text to this many characters"})
+
+
+def select_pairs(lake: Lake, cfg: PrecheckConfig) -> list[str]:
+    objective = {p for p, a in data.load_attributes(lake).items() if a["objectivity"] == "objective"}
+    if cfg.all_objective:
+        ids = sorted(objective)
+    else:
+        queue = data.queue_rows(lake, cfg.round, "human") or data.queue_rows(lake, cfg.round)
+        ids = [r["pair_id"] for r in queue if r["pair_id"] in objective]
+    return ids[: cfg.limit] if cfg.limit is not None else ids
+
+
+def precheck(lake: Lake, backend: ChatBackend, cfg: PrecheckConfig) -> dict[str, Any]:
+    pairs = data.load_pairs(lake, select_pairs(lake, cfg))
+    template = load_template(cfg.template)
+    calls = []
+    for p in pairs.values():
+        conversation = clip(render_conversation(p["conversation"]), cfg.max_chars)
+        for side in ("chosen", "rejected"):
+            messages = template.messages(conversation=conversation, response=clip(p[side], cfg.max_chars))
+            req = ChatRequest(messages, Sampling(max_tokens=cfg.max_tokens), PRECHECK_SCHEMA)
+            calls.append(Call(p["pair_id"], side, template.version, req, meta={"side": side}))
+    cache = CallCache.for_lake(lake.root)
+    try:
+        outcomes = run_calls(backend, cache, calls, PRECHECK_SCHEMA, 1, desc="precheck")
+    finally:
+        cache.close()
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "pair_id": o.call.pair_id,
+            "side": o.call.meta["side"],
+            "is_correct": VERDICT[o.value["verdict"]] if o.value else None,
+            "rationale": o.value["rationale"] if o.value else f"no valid answer: {o.error}",
+            "model": backend.model,
+            "template_version": template.version,
+            "checked_at": now,
+        }
+        for o in outcomes
+    ]
+    if rows:
+        with lake.transaction(f"precheck: {len(pairs)} pairs by {backend.model}") as txn:
+            txn.upsert(
+                "prechecks",
+                pa.Table.from_pylist(rows, schema=PRECHECKS),
+                ["pair_id", "side", "model", "template_version"],
+            )
+    return {"n_pairs": len(pairs), "n_checked": sum(r["is_correct"] is not None for r in rows), "model": backend.model}
