@@ -106,11 +106,10 @@ def sorted_batches(items: Sequence[Encoded], batch_size: int) -> list[list[int]]
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def collate(items: Sequence[Encoded], pad_id: int, device: str = "cpu") -> tuple[Any, Any]:
-    """One padded batch: the chosen sides first, then the rejected sides (one forward pass)."""
+def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int, device: str = "cpu") -> tuple[Any, Any]:
+    """Right-padded ``input_ids`` and ``attention_mask`` tensors for token id lists."""
     import torch
 
-    seqs = [it.chosen_ids for it in items] + [it.rejected_ids for it in items]
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -118,6 +117,11 @@ def collate(items: Sequence[Encoded], pad_id: int, device: str = "cpu") -> tuple
         ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
         mask[row, : len(seq)] = 1
     return ids.to(device), mask.to(device)
+
+
+def collate(items: Sequence[Encoded], pad_id: int, device: str = "cpu") -> tuple[Any, Any]:
+    """One padded batch: the chosen sides first, then the rejected sides (one forward pass)."""
+    return pad_batch([it.chosen_ids for it in items] + [it.rejected_ids for it in items], pad_id, device)
 
 
 def split_holdout(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:

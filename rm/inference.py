@@ -84,3 +84,32 @@ def load_run(run_dir: str | Path, device: str = "auto", threads: int = 2) -> tup
 def run_id_of(run_dir: str | Path) -> str:
     config = json.loads((Path(run_dir) / "config.json").read_text())
     return config.get("run_id") or Path(config["out"]).name
+
+
+def score_sides(
+    model: Any,
+    tokenizer: Any,
+    sides: Sequence[tuple[list[dict[str, str]], str]],
+    max_length: int,
+    batch_size: int = 64,
+) -> list[float]:
+    """Rewards of single (conversation, response) sides, in input order (length-sorted batches)."""
+    import torch
+
+    from rm.data import encode_texts, pad_batch
+    from rm.formatting import format_pair_side
+
+    texts = [format_pair_side(tokenizer, conv, resp) for conv, resp in sides]
+    ids = encode_texts(tokenizer, texts, max_length) if texts else []
+    device = next(model.parameters()).device
+    bf16 = device.type == "cuda"
+    out = [math.nan] * len(ids)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in idx], tokenizer.pad_token_id, str(device))
+            for i, r in zip(idx, rewards(model, input_ids, mask, bf16=bf16).cpu().tolist(), strict=True):
+                out[i] = r
+    return out
