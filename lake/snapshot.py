@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import lance
 import pyarrow as pa
@@ -66,6 +67,12 @@ class Snapshot:
         from lake.torch_dataset import SnapshotIterableDataset
 
         return SnapshotIterableDataset(self, columns=columns, batch_size=batch_size)
+
+    def export(self, out_dir: str | Path, format: Literal["parquet", "jsonl"] = "parquet") -> Path:
+        """Write the snapshot in the reward-trainer layout; see :mod:`lake.export`."""
+        from lake.export import export_snapshot
+
+        return export_snapshot(self, out_dir, format)
 
     def describe(self) -> dict[str, Any]:
         return {"table": self.table, "version": self.version, "tag": self.tag, "ref": self.ref}

@@ -1,0 +1,107 @@
+"""DuckDB over the lake: every table by name, and time travel as ``"table@ref"``.
+
+:func:`connect` returns an in-memory DuckDB connection (extension auto-install and
+auto-load off, so nothing tries the network) on which every committed table is
+registered as its pinned Lance dataset (DuckDB scans it with projection and filter
+pushdown). A quoted identifier ``"pairs@round-3"`` (tag) or ``"pairs@12"`` (version)
+in a query is parsed out and registered too.
+
+:func:`refresh_duckdb_file` materialises the committed version of each table into
+``<lake>/lake.duckdb`` with a ``_lake_versions`` table: a refreshed copy that any
+DuckDB client opens, rebuilt by ``prefhouse db refresh``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lake.schemas import TABLES
+from lake.store import Lake, LakeError
+
+TIME_TRAVEL = re.compile(r'"([A-Za-z][A-Za-z0-9_]*)@([A-Za-z0-9_.\-]+)"')
+DUCKDB_FILE = "lake.duckdb"
+VERSIONS = pa.schema(
+    [
+        ("table_name", pa.string()),
+        ("version", pa.int64()),
+        ("rows", pa.int64()),
+        ("tags", pa.list_(pa.string())),
+        ("refreshed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def duckdb_config(threads: int = 2) -> dict[str, Any]:
+    return {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "threads": threads}
+
+
+def time_travel_refs(query: str) -> list[tuple[str, str]]:
+    """The ``(table, version-or-tag)`` pairs a query names as ``"table@ref"``."""
+    return sorted(set(TIME_TRAVEL.findall(query)))
+
+
+def connect(lake: Lake, query: str = "", threads: int = 2) -> Any:
+    """A DuckDB connection with the lake's tables (and the query's ``"t@ref"``) registered."""
+    import duckdb
+
+    con = duckdb.connect(":memory:", config=duckdb_config(threads))
+    committed = set(lake.tables())
+    for table in committed:
+        con.register(table, lake.dataset(table))
+    for table, schema in TABLES.items():
+        if table not in committed:  # never written: an empty table, without writing to the lake
+            con.register(table, schema.empty_table())
+    for table, ref in time_travel_refs(query):
+        if table not in committed:
+            raise LakeError(f'"{table}@{ref}": no table {table!r} in the lake (tables: {", ".join(sorted(committed))})')
+        con.register(f"{table}@{ref}", lake.dataset(table, ref))
+    return con
+
+
+def query(lake: Lake, sql: str, threads: int = 2) -> pa.Table:
+    """Run one query over the lake and return its result as Arrow."""
+    import duckdb
+
+    con = connect(lake, sql, threads)
+    try:
+        return con.execute(sql).fetch_arrow_table()
+    except duckdb.CatalogException as exc:
+        raise LakeError(f'{exc}\n(hint: tables are {", ".join(lake.tables())}; old versions: "pairs@TAG")') from exc
+    except duckdb.Error as exc:
+        raise LakeError(f"SQL error: {exc}") from exc
+    finally:
+        con.close()
+
+
+def refresh_duckdb_file(lake: Lake, path: str | Path | None = None) -> Path:
+    """Write each committed table (and ``_lake_versions``) into a DuckDB file; replace it atomically."""
+    import duckdb
+
+    target = Path(path) if path else lake.root / DUCKDB_FILE
+    tmp = target.with_name(f".{target.name}.tmp.{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    now = datetime.now(UTC)
+    versions = []
+    con = duckdb.connect(str(tmp), config=duckdb_config())
+    try:
+        for table in lake.tables():
+            ds = lake.dataset(table)
+            con.register("_src", ds)
+            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _src')
+            con.unregister("_src")
+            tags = sorted(name for name, info in lake.tags(table).items() if int(info["version"]) == ds.version)
+            versions.append({"table_name": table, "version": ds.version, "rows": ds.count_rows(),
+                             "tags": tags, "refreshed_at": now})  # fmt: skip
+        con.register("_v", pa.Table.from_pylist(versions, schema=VERSIONS))
+        con.execute("CREATE TABLE _lake_versions AS SELECT * FROM _v")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    return target
