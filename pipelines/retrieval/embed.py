@@ -1,0 +1,92 @@
+"""The embedding stage: one ``(x, a)`` vector per pair in the ``embeddings`` table.
+
+Streams the committed ``pairs`` snapshot (never the whole table in Python), joins the
+pair's preference attributes where the ``attributes`` table has them with status ok,
+serialises (:mod:`pipelines.retrieval.text`) and embeds what is new or changed. A re-run
+over an unchanged lake loads no model and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+import pyarrow as pa
+
+from lake import Lake
+from lake.snapshot import Snapshot, open_snapshot
+from pipelines.retrieval.encoder import DEFAULT_MODEL, Encoder
+from pipelines.retrieval.text import ATTRIBUTE_FIELDS, pair_text, text_hash
+from pipelines.retrieval.vectors import IndexSettings, SyncReport, sync_vectors
+
+EMBEDDINGS = "embeddings"
+
+
+@dataclass
+class EmbedConfig:
+    model: str = field(
+        default=DEFAULT_MODEL,
+        metadata={"help": "sentence-transformers model: all-MiniLM-L6-v2 (packaged) or a local folder"},
+    )
+    batch_size: int = field(default=64, metadata={"help": "texts per model forward pass"})
+    chunk_rows: int = field(default=8192, metadata={"help": "texts embedded between two table writes"})
+    ann_min_rows: int = field(
+        default=50_000, metadata={"help": "build the cosine ANN index once a table has this many rows"}
+    )
+    index_type: Literal["IVF_PQ", "IVF_HNSW_SQ"] = field(default="IVF_PQ", metadata={"help": "ANN index type"})
+    nprobes: int = field(default=24, metadata={"help": "IVF partitions probed per ANN query"})
+    refine_factor: int = field(default=8, metadata={"help": "ANN candidates re-ranked exactly, times k"})
+    threads: int = field(default=2, metadata={"help": "torch CPU threads"})
+    device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda, ..."})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+
+    def index_settings(self) -> IndexSettings:
+        return IndexSettings(self.ann_min_rows, self.index_type, self.nprobes, self.refine_factor)
+
+    def encoder(self) -> Encoder:
+        return Encoder(self.model, device=self.device, threads=self.threads)
+
+
+def ok_attributes(lake: Lake) -> pl.DataFrame:
+    """The latest ``status = 'ok'`` attributes of each pair (pair_id plus the embedded fields)."""
+    columns = ["pair_id", *ATTRIBUTE_FIELDS, "annotated_at"]
+    table = open_snapshot(lake, "attributes").dataset.to_table(columns=columns, filter="status = 'ok'")
+    frame = pl.from_arrow(table)
+    return frame.sort(["pair_id", "annotated_at"]).unique("pair_id", keep="last").drop("annotated_at")  # type: ignore[union-attr]
+
+
+def pair_texts(pairs: Snapshot, attributes: pl.DataFrame, batch_size: int = 8192) -> Iterator[pa.Table]:
+    """``(pair_id, text, text_hash)`` for every pair of the snapshot, batch by batch."""
+    for batch in pairs.to_batches(columns=["pair_id", "conversation"], batch_size=batch_size):
+        frame = pl.from_arrow(batch).join(attributes, on="pair_id", how="left", maintain_order="left")  # type: ignore[arg-type]
+        texts = [pair_text(row["conversation"], row) for row in frame.iter_rows(named=True)]
+        yield pa.table(
+            {
+                "pair_id": batch.column("pair_id"),
+                "text": pa.array(texts, pa.string()),
+                "text_hash": pa.array([text_hash(t) for t in texts], pa.string()),
+            }
+        )
+
+
+def embed_pairs(lake: Lake, config: EmbedConfig | None = None, encoder: Encoder | None = None) -> SyncReport:
+    """Bring ``embeddings`` up to date with the committed pairs and attributes."""
+    config = config or EmbedConfig()
+    encoder = encoder or config.encoder()
+    pairs = open_snapshot(lake, "pairs")
+    attributes = ok_attributes(lake)
+    report = sync_vectors(
+        lake,
+        EMBEDDINGS,
+        "pair_id",
+        lambda: pair_texts(pairs, attributes),
+        encoder,
+        settings=config.index_settings(),
+        chunk_rows=config.chunk_rows,
+        batch_size=config.batch_size,
+        progress=config.progress,
+    )
+    report.extra["pairs_version"] = pairs.version
+    return report
