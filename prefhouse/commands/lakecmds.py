@@ -1,9 +1,162 @@
-"""CLI commands of this area (filled in by its issue)."""
+"""Lake commands: ``sql``, ``tables``, ``history``, ``tag``, ``db refresh``, ``snapshot export``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from typing import Any
+
+from prefhouse.commands.common import open_lake
+
+CELL = 60  # table output truncates cells to this many characters
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands to the root parser."""
+    p = sub.add_parser(
+        "sql",
+        help="run a DuckDB query over the lake's tables",
+        description=(
+            "Run DuckDB SQL over the lake tables by name. Query an older version or tag as a quoted identifier: "
+            '"pairs@round-3" or "pairs@12". Extensions are never downloaded.'
+        ),
+    )
+    p.add_argument("query", help='SQL, e.g. "select source, count(*) from pairs group by 1"')
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    p.set_defaults(func=run_sql)
+
+    p = sub.add_parser("tables", help="list the lake's tables: version, rows, tags")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_tables)
+
+    p = sub.add_parser("history", help="list every version of a table")
+    p.add_argument("table")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_history)
+
+    p = sub.add_parser("tag", help="name a version of a table (moves an existing tag)")
+    p.add_argument("table")
+    p.add_argument("name", help="tag name, e.g. round-3")
+    p.add_argument("--version", type=int, default=None, help="version to tag (default: the committed one)")
+    p.set_defaults(func=run_tag)
+
+    db = sub.add_parser("db", help="the analyst DuckDB file <lake>/lake.duckdb").add_subparsers(
+        dest="db_command", metavar="ACTION", required=True
+    )
+    p = db.add_parser("refresh", help="rebuild <lake>/lake.duckdb from the committed version of every table")
+    p.add_argument("--out", default=None, help="write to this file instead of <lake>/lake.duckdb")
+    p.set_defaults(func=run_db_refresh)
+
+    snap = sub.add_parser("snapshot", help="snapshots of lake tables for training jobs").add_subparsers(
+        dest="snapshot_command", metavar="ACTION", required=True
+    )
+    p = snap.add_parser(
+        "export",
+        help="export a table at a tag or version in the reward-trainer layout",
+        description="chosen/rejected as whole conversations, prompt as the conversation, plus pair_id and provenance.",
+    )
+    p.add_argument("--table", default="pairs", help="table to export (default: pairs)")
+    at = p.add_mutually_exclusive_group()
+    at.add_argument("--tag", default=None, help="tag to read, e.g. round-3")
+    at.add_argument("--version", type=int, default=None, help="version number to read")
+    p.add_argument("--format", choices=("parquet", "jsonl"), default="parquet")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=run_export)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    else:
+        text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= CELL else text[: CELL - 1] + "…"
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    cells = [[_cell(r[c]) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    print(f"({len(rows)} rows)")
+
+
+def run_sql(args: argparse.Namespace) -> int:
+    from lake.sql import query
+
+    result = query(open_lake(args, create=False), args.query)
+    if args.format == "csv":
+        import pyarrow.csv as pacsv
+
+        sys.stdout.flush()
+        pacsv.write_csv(_stringify_nested(result), sys.stdout.buffer)
+    elif args.format == "json":
+        print(json.dumps(result.to_pylist(), default=str, ensure_ascii=False, indent=1))
+    else:
+        print_table(result.to_pylist(), result.column_names)
+    return 0
+
+
+def _stringify_nested(table: Any) -> Any:
+    """CSV cannot hold lists/structs: write them as JSON text."""
+    import pyarrow as pa
+
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_nested(col.type):
+            col = pa.array([None if v is None else json.dumps(v, default=str) for v in col.to_pylist()], pa.string())
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def run_tables(args: argparse.Namespace) -> int:
+    lake = open_lake(args, create=False)
+    rows = []
+    for table in lake.tables():
+        ds = lake.dataset(table)
+        tags = sorted(lake.tags(table))
+        rows.append({"table": table, "version": ds.version, "rows": ds.count_rows(), "tags": ", ".join(tags)})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print_table(rows, ["table", "version", "rows", "tags"])
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    rows = open_lake(args, create=False).history(args.table)
+    if args.json:
+        print(json.dumps(rows, indent=1, default=str))
+    else:
+        for r in rows:
+            r["tags"] = ", ".join(r["tags"])
+            r["is_current"] = "*" if r["is_current"] else ""
+        print_table(rows, ["version", "timestamp", "rows", "tags", "is_current"])
+    return 0
+
+
+def run_tag(args: argparse.Namespace) -> int:
+    version = open_lake(args, create=False).tag(args.table, args.name, args.version)
+    print(f"tagged {args.table} version {version} as {args.name}")
+    return 0
+
+
+def run_db_refresh(args: argparse.Namespace) -> int:
+    from lake.sql import refresh_duckdb_file
+
+    path = refresh_duckdb_file(open_lake(args, create=False), args.out)
+    print(f"wrote {path} (a copy of the committed tables; rerun `prefhouse db refresh` after writes)")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from lake.snapshot import open_snapshot
+
+    at = args.tag if args.tag is not None else args.version
+    snap = open_snapshot(open_lake(args, create=False), args.table, at)
+    target = snap.export(args.out, args.format)
+    print(f"exported {snap.ref} ({snap.count()} rows) to {target}")
+    return 0
