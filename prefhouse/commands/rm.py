@@ -1,9 +1,98 @@
-"""CLI commands of this area (filled in by its issue)."""
+"""CLI of the reward-model area: ``prefhouse train``, ``prefhouse score``, ``prefhouse eval``.
+
+Flags are generated from the typed configs in :mod:`rm.config`; handlers are thin (open the
+lake, build the config, run, print a JSON summary). torch/transformers load inside handlers.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+
+from prefhouse.commands.common import open_lake
+from prefhouse.configargs import add_config_args, config_from_args, config_to_dict
+
+TRAIN_EPILOG = """examples:
+  prefhouse train --table curated --tag round-1 --out runs/round-1-silver --role silver --round 1
+  prefhouse train --table pairs --version 3 --out runs/try --max-steps 50 --gold-source table --gold-table gold_pairs
+  prefhouse train --table curated --tag round-2 --out runs/r2 --preset dev --backbone /models/Qwen3-0.6B
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this area's sub-commands to the root parser."""
+    """Add train, score and eval to the root parser."""
+    from rm.config import EvalConfig, ScoreConfig, TrainConfig
+
+    p = sub.add_parser(
+        "train", help="train a Bradley-Terry reward model on a lake snapshot",
+        description="Train a reward model (loss -log sigmoid(r_chosen - r_rejected)) on a lake table at a tag or "
+        "version. The run folder gets the resolved config, the snapshot read, metrics.jsonl and the best "
+        "checkpoint by gold accuracy; the run is registered in rm_runs.",
+        epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    add_config_args(p, TrainConfig)
+    p.add_argument("--gold-tag", dest="gold_at", default=argparse.SUPPRESS, help="alias of --gold-at for a tag")
+    p.add_argument(
+        "--gold-pair-ids", type=Path, default=None, metavar="FILE",
+        help="validate on these pairs (one pair_id per line) of --gold-table instead of the human-labelled gold",
+    )  # fmt: skip
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "score", help="score lake pairs with a trained run and write the rewards back",
+        description="Write reward_chosen/reward_rejected/margin/p for every pair of a table to rm_scores (resumable, "
+        "chunk by chunk) and as rm_<run>_* columns on the table (a new table version).",
+    )  # fmt: skip
+    add_config_args(p, ScoreConfig)
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser(
+        "eval", help="evaluate a run on benchmark files (pairwise, RM-Bench, best-of-N, bias probes)",
+        description="Accuracy per category for benchmark files (RewardBench style, LLMBar, JudgeBench, RMB pairwise "
+        "and best-of-N, RM-Bench, best-of-N sets), length-bias probes, and --gold accuracy; rows go to rm_eval "
+        "and a JSON file. Example: prefhouse eval --run runs/r1 --bench data/llmbar",
+    )  # fmt: skip
+    add_config_args(p, EvalConfig)
+    p.set_defaults(func=_eval)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rm.config import TrainConfig, train_config
+    from rm.train import train
+
+    names = {f for f in TrainConfig.__dataclass_fields__}
+    explicit = {k: v for k, v in vars(args).items() if k in names}
+    preset = explicit.pop("preset", "cpu")
+    config = train_config(preset, **explicit)
+    ids = None
+    if args.gold_pair_ids is not None:
+        ids = [ln.strip() for ln in Path(args.gold_pair_ids).read_text().splitlines() if ln.strip()]
+    result = train(config, open_lake(args, create=False), val_pair_ids=ids)
+    print(json.dumps(config_to_dict(result), indent=1, default=str))
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from rm.config import ScoreConfig
+    from rm.score import score
+
+    config = config_from_args(ScoreConfig, args)
+    version = score(open_lake(args, create=False), config.run, config.table, config=config, progress=True)
+    print(json.dumps({"run": str(config.run), "table": config.table, "version": version}))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from rm.config import EvalConfig
+    from rm.evaluate import evaluate
+
+    config = config_from_args(EvalConfig, args)
+    if not config.bench and not config.gold:
+        raise ValueError("nothing to evaluate: pass --bench PATH (file or folder) and/or --gold")
+    results = evaluate(open_lake(args, create=False), config)
+    for bench, rows in results.items():
+        for r in rows:
+            if r["subset"] == "all" or r["metric"] == "accuracy":
+                print(f"{bench:<16} {r['subset']:<28} {r['metric']:<24} n={r['n']:<6} {r['value']:.4f}")
+    return 0
