@@ -1,9 +1,210 @@
-"""CLI commands of this area (filled in by its issue)."""
+"""CLI of the annotation area: attributes, pre-checks, judges and their gate, the labelling app.
+
+``prefhouse annotate attributes``, ``prefhouse precheck``, ``prefhouse judge [gate]`` and
+``prefhouse label serve|export|import|import-original``. LLM options (``--base-url``,
+``--model``, ...) come from :class:`pipelines.annotate.llm.LLMConfig`; ``--local-llm`` starts
+the bundled SmolLM2 server (``llm-cpu`` extra) for the command's duration.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from prefhouse.commands.common import open_lake
+from prefhouse.configargs import add_config_args, config_from_args
+
+
+def _print(report: dict[str, Any]) -> None:
+    print(json.dumps(report, indent=1, default=str))
+
+
+def _llm_args(p: argparse.ArgumentParser) -> None:
+    from pipelines.annotate.llm.base import LLMConfig
+
+    add_config_args(p, LLMConfig)
+    p.add_argument(
+        "--local-llm",
+        action="store_true",
+        help="start the bundled SmolLM2-135M llama.cpp server and use it (needs the llm-cpu extra)",
+    )
+
+
+@contextlib.contextmanager
+def _backends(args: argparse.Namespace, models: list[str] | None = None) -> Iterator[list[Any]]:
+    from pipelines.annotate.llm.base import LLMConfig, make_backend
+
+    stop = None
+    overrides: dict[str, Any] = {}
+    if getattr(args, "local_llm", False):
+        from pipelines.annotate.local import start_local_llm
+
+        overrides["base_url"], stop = start_local_llm()
+    try:
+        names = models or [None]
+        yield [make_backend(config_from_args(LLMConfig, args, **overrides, model=m)) for m in names]
+    finally:
+        if stop:
+            stop()
+
+
+def _attributes(args: argparse.Namespace) -> int:
+    from pipelines.annotate.attributes import AttributesConfig, annotate_attributes
+
+    lake = open_lake(args, create=False)
+    with _backends(args) as (backend,):
+        _print(annotate_attributes(lake, backend, config_from_args(AttributesConfig, args)))
+    return 0
+
+
+def _precheck(args: argparse.Namespace) -> int:
+    from pipelines.annotate.precheck import PrecheckConfig, precheck
+
+    lake = open_lake(args, create=False)
+    with _backends(args) as (backend,):
+        _print(precheck(lake, backend, config_from_args(PrecheckConfig, args)))
+    return 0
+
+
+def _judge(args: argparse.Namespace) -> int:
+    from pipelines.annotate.gate import GateConfig
+    from pipelines.annotate.judge import JudgeConfig
+    from pipelines.annotate.judge_run import judge_queue
+
+    lake = open_lake(args, create=False)
+    with _backends(args, args.models) as backends:
+        report = judge_queue(lake, backends, config_from_args(JudgeConfig, args), config_from_args(GateConfig, args))
+    _print(report)
+    return 0
+
+
+def _gate(args: argparse.Namespace) -> int:
+    from pipelines.annotate import data
+    from pipelines.annotate.gate import GateConfig, measure
+    from pipelines.annotate.judge import JudgeConfig
+
+    lake = open_lake(args, create=False)
+    judge_cfg = config_from_args(JudgeConfig, args)
+    rnd = judge_cfg.round if judge_cfg.round is not None else (data.latest_round(lake) or 0)
+    with _backends(args, args.models) as backends:
+        rows = [measure(lake, b, rnd, judge_cfg, config_from_args(GateConfig, args)) for b in backends]
+    _print({"round": rnd, "gates": rows})
+    return 0
+
+
+def _judge_parser(sub: argparse._SubParsersAction) -> None:
+    from pipelines.annotate.gate import GateConfig
+    from pipelines.annotate.judge import JudgeConfig
+
+    def options(p: argparse.ArgumentParser) -> None:
+        add_config_args(p, JudgeConfig)
+        add_config_args(p, GateConfig)
+        _llm_args(p)
+        p.add_argument(
+            "--models",
+            nargs="+",
+            default=None,
+            metavar="NAME",
+            help="judge models on the endpoint (default: --model, or the endpoint's first model)",
+        )
+
+    judge = sub.add_parser(
+        "judge",
+        help="LLM judges vote on the round's queue (gated on gold first)",
+        description="Measure each judge on gold (both orders) unless already measured for the "
+        "round, then let the trusted ones vote on the queued pairs; untrusted judges are skipped "
+        "and the report says why.",
+    )
+    options(judge)
+    judge.set_defaults(func=_judge)
+    judge_sub = judge.add_subparsers(dest="judge_command", metavar="{gate}")
+    gate = judge_sub.add_parser("gate", help="(re)measure judge accuracy and position bias on gold, both orders")
+    options(gate)
+    gate.set_defaults(func=_gate)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pipelines.labelapp.server import LabelApp
+
+    app = LabelApp(open_lake(args, create=False), round=args.round, token=args.token)
+    server = app.make_server(args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"labelling app on http://{host}:{port}/" + (f"#token={args.token}" if args.token else ""), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped: every answer given so far is in human_labels")
+    finally:
+        server.server_close()
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pipelines.labelapp.importers import export_label_studio
+
+    n = export_label_studio(open_lake(args, create=False), Path(args.output), args.round)
+    config = Path(args.output).with_suffix(".config.xml")
+    print(f"wrote {n} Label Studio tasks to {args.output} (labeling config: {config})")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from pipelines.labelapp.importers import import_label_studio
+
+    _print(import_label_studio(open_lake(args, create=False), Path(args.input), args.round or 0))
+    return 0
+
+
+def _import_original(args: argparse.Namespace) -> int:
+    from pipelines.labelapp.importers import import_original
+
+    _print(import_original(open_lake(args, create=False), args.source, args.round or 0))
+    return 0
+
+
+def _label_parser(sub: argparse._SubParsersAction) -> None:
+    label = sub.add_parser("label", help="human verification: the labelling web app, Label Studio export/import")
+    lsub = label.add_subparsers(dest="label_command", metavar="ACTION")
+    lsub.required = True
+    serve = lsub.add_parser("serve", help="serve the labelling web app (answers append to human_labels at once)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (non-loopback needs --token)")
+    serve.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    serve.add_argument("--token", default=None, help="access token the page must send (put it in the URL: #token=T)")
+    serve.add_argument("--round", type=int, default=None, help="queue round to serve (default: the latest)")
+    serve.set_defaults(func=_serve)
+    exp = lsub.add_parser("export", help="write the human queue as Label Studio JSON tasks")
+    exp.add_argument("output", help="tasks JSON file to write (a .config.xml labeling config goes beside it)")
+    exp.add_argument("--round", type=int, default=None, help="queue round (default: the latest)")
+    exp.set_defaults(func=_export)
+    imp = lsub.add_parser("import", help="read a Label Studio JSON export into human_labels")
+    imp.add_argument("input", help="Label Studio export (JSON)")
+    imp.add_argument("--round", type=int, default=0, help="round the labels belong to")
+    imp.set_defaults(func=_import)
+    orig = lsub.add_parser("import-original", help="turn a source's kept per-annotator votes into human labels")
+    orig.add_argument("--source", default="pandalm", choices=["pandalm"], help="source whose votes to import")
+    orig.add_argument("--round", type=int, default=0, help="round the labels belong to")
+    orig.set_defaults(func=_import_original)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the root parser."""
+    from pipelines.annotate.attributes import AttributesConfig
+    from pipelines.annotate.precheck import PrecheckConfig
+
+    annotate = sub.add_parser("annotate", help="LLM annotation of pairs")
+    asub = annotate.add_subparsers(dest="annotate_command", metavar="ACTION")
+    asub.required = True
+    attrs = asub.add_parser("attributes", help="write the preference attributes (5-tuple) of pairs with an LLM")
+    add_config_args(attrs, AttributesConfig)
+    _llm_args(attrs)
+    attrs.set_defaults(func=_attributes)
+    pre = sub.add_parser("precheck", help="LLM pre-check of objective pairs: is each response correct? (a hint)")
+    add_config_args(pre, PrecheckConfig)
+    _llm_args(pre)
+    pre.set_defaults(func=_precheck)
+    _judge_parser(sub)
+    _label_parser(sub)
