@@ -254,7 +254,21 @@ def _write_pairs(txn: Any, run: _Run) -> None:
     batches = run.pair_batches()
     first = next(batches, None)  # nothing new: no pairs version at all
     if first is not None:
-        txn.append("pairs", pa.RecordBatchReader.from_batches(PAIRS, chain([first], batches)))
+        failure: list[BaseException] = []
+
+        def guarded() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from chain([first], batches)
+            except BaseException as exc:  # Lance wraps it in an OSError: keep the original to re-raise
+                failure.append(exc)
+                raise
+
+        try:
+            txn.append("pairs", pa.RecordBatchReader.from_batches(PAIRS, guarded()))
+        except OSError:
+            if failure:
+                raise failure[0] from None
+            raise
     run.report.n_new_sightings = _append_if_rows(txn, "pair_sources", run.sightings, PAIR_SOURCES)
     run.report.n_new_quarantine = _append_if_rows(txn, "quarantine", run.quarantine, QUARANTINE)
 

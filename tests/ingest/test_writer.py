@@ -1,0 +1,151 @@
+"""ingest_paths: counts, idempotency, cross-format identity, benchmarks, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from lake import ids
+from lake.records import pair_row
+from pipelines.ingest import ingest_paths, read_file
+from pipelines.ingest.hashing import conversation_key, ids_for
+from tests.conftest import DATA, REPO
+from tests.ingest.helpers import hh, write_jsonl
+
+
+def test_fast_ids_equal_lake_ids():
+    conv = [{"role": "user", "content": 'héllo "q" \\ \u0001 \u2028 😀'}, {"role": "assistant", "content": "a"},
+            {"role": "user", "content": "</script>\t"}]  # fmt: skip
+    for chosen, rejected in [("x\ny", "Z"), ("Z", "x\ny"), ("ü", "u")]:
+        assert ids_for(conversation_key(conv), chosen, rejected) == (
+            ids.pair_id(conv, chosen, rejected), ids.prompt_id(conv), ids.pairset_id(conv, chosen, rejected),
+        )  # fmt: skip
+
+
+def test_counts_reconcile_and_reingest_adds_nothing(lake):
+    paths = [DATA / "pandalm/testset-v1.json", DATA / "llmbar/LLMBar/Natural/dataset.json"]
+    first = ingest_paths(lake, paths)
+    assert first.n_read == first.n_accepted + first.n_duplicate + first.n_quarantined == 1099
+    versions = {t: lake.version(t) for t in ("pairs", "pair_sources", "quarantine")}
+    counts = {t: lake.dataset(t).count_rows() for t in versions}
+    assert counts["pairs"] == first.n_accepted
+    assert counts["pair_sources"] == first.n_accepted + first.n_duplicate  # every sighting
+    again = ingest_paths(lake, paths)
+    assert (again.n_read, again.n_accepted, again.n_duplicate, again.n_quarantined) == (
+        1099, 0, first.n_accepted + first.n_duplicate, first.n_quarantined,
+    )  # fmt: skip
+    assert {t: lake.version(t) for t in versions} == versions  # no new version of the data tables
+    assert {t: lake.dataset(t).count_rows() for t in versions} == counts
+    assert lake.dataset("ingest_batches").count_rows() == 2  # the attempt is logged
+
+
+def test_same_pair_in_three_formats_has_one_id_and_three_sightings(lake, tmp_path):
+    flat = write_jsonl(
+        tmp_path / "flat.jsonl", [{"prompt": "Capital of France?", "chosen": "Paris.", "rejected": "Rome."}]
+    )
+    trl = write_jsonl(tmp_path / "trl.jsonl", [{
+        "prompt": [{"role": "user", "content": "Capital of France? "}],
+        "chosen": [{"role": "assistant", "content": "Paris."}],
+        "rejected": [{"role": "assistant", "content": "Rome."}],
+    }])  # fmt: skip
+    dialogue = write_jsonl(tmp_path / "hh.jsonl.gz", [hh("Capital of France?", "Paris.", "Rome.")], gz=True)
+    reports = [ingest_paths(lake, [p], source=f"s{i}") for i, p in enumerate([flat, trl, dialogue])]
+    assert [(r.n_accepted, r.n_duplicate) for r in reports] == [(1, 0), (0, 1), (0, 1)]
+    pairs = lake.dataset("pairs").to_table().to_pylist()
+    expected = pair_row("Capital of France?", "Paris.", "Rome.")["pair_id"]
+    assert [p["pair_id"] for p in pairs] == [expected]
+    sightings = lake.dataset("pair_sources").to_table().to_pylist()
+    assert sorted(s["source"] for s in sightings) == ["s0", "s1", "s2"]
+    assert [s["is_first_sighting"] for s in sorted(sightings, key=lambda s: s["source"])] == [True, False, False]
+
+
+def test_tie_in_either_order_is_one_pair(lake, tmp_path):
+    rows = [{"prompt": "p", "response 1": "A", "response 2": "B", "label": 2},
+            {"prompt": "p", "response 1": "B", "response 2": "A", "label": 2}]  # fmt: skip
+    report = ingest_paths(lake, [write_jsonl(tmp_path / "autoj.jsonl", rows)])
+    assert (report.n_accepted, report.n_duplicate) == (1, 1)
+    (pair,) = lake.dataset("pairs").to_table().to_pylist()
+    assert pair["pair_id"] == pair_row("p", "B", "A", is_tie=True)["pair_id"] and pair["is_tie"]
+
+
+def test_as_benchmark_writes_first_turn_prompts(lake):
+    path = DATA / "llmbar/LLMBar/Natural/dataset.json"
+    report = ingest_paths(lake, [path], source="llmbar-natural", as_benchmark=True)
+    assert report.n_accepted == 100 and not lake.exists("pairs")
+    rows = lake.dataset("benchmark_prompts").to_table().to_pylist()
+    first = json.loads(path.read_text())[0]["input"].strip()
+    assert rows[0]["prompt"] == first and rows[0]["benchmark"] == "llmbar-natural"
+    assert ingest_paths(lake, [path], source="llmbar-natural", as_benchmark=True).n_accepted == 0
+
+
+def test_jsonl_blocks_fall_back_line_by_line_and_keep_positions(tmp_path, monkeypatch):
+    import pipelines.ingest.sources as sources
+
+    rows = [{"prompt": f"p{i}", "chosen": "a", "rejected": "b"} for i in range(50)]
+    rows[17] = "{not json"
+    rows[30] = {"prompt": 5, "chosen": "a", "rejected": "b"}  # mixed types in a block
+    path = write_jsonl(tmp_path / "x.jsonl.gz", rows, gz=True)
+    items = list(sources.iter_jsonl(path, block_bytes=256))
+    assert [i for i, _ in items] == list(range(50))
+    assert items[17][1].reason == "unparseable" and items[5][1]["prompt"] == "p5"
+    pairs = list(read_file(path))
+    assert pairs[30].reason == "unparseable" and "int" in pairs[30].detail
+
+
+def test_exception_mid_ingest_leaves_previous_version(lake, tmp_path, monkeypatch):
+    import pipelines.ingest.writer as writer
+
+    base = write_jsonl(tmp_path / "base.jsonl", [{"prompt": "p", "chosen": "a", "rejected": "b"}])
+    ingest_paths(lake, [base])
+    before = {t: lake.version(t) for t in lake.tables()}
+    rows = [{"prompt": f"q{i}", "chosen": "a", "rejected": "b"} for i in range(30_000)]
+    big = write_jsonl(tmp_path / "big.jsonl", rows)
+    real = writer.read_file
+
+    def exploding(*args, **kwargs):
+        for n, item in enumerate(real(*args, **kwargs)):
+            if n == 25_000:  # after several pairs batches went to Lance
+                raise RuntimeError("disk on fire")
+            yield item
+
+    monkeypatch.setattr(writer, "read_file", exploding)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ingest_paths(lake, [big])
+    assert {t: lake.version(t) for t in lake.tables()} == before
+    assert lake.dataset("pairs").count_rows() == 1
+
+
+KILLER = """
+import os, signal, sys
+import pipelines.ingest.writer as writer
+from lake import Lake
+real = writer.read_file
+def killing(*a, **k):
+    for n, item in enumerate(real(*a, **k)):
+        if n == 25_000:
+            os.kill(os.getpid(), signal.SIGKILL)
+        yield item
+writer.read_file = killing
+writer.ingest_paths(Lake(sys.argv[1]), [sys.argv[2]])
+"""
+
+
+def test_sigkill_mid_ingest_leaves_previous_version(lake, tmp_path):
+    base = write_jsonl(tmp_path / "base.jsonl", [{"prompt": "p", "chosen": "a", "rejected": "b"}])
+    ingest_paths(lake, [base])
+    before = {t: lake.version(t) for t in lake.tables()}
+    big = write_jsonl(
+        tmp_path / "big.jsonl", [{"prompt": f"q{i}", "chosen": "a", "rejected": "b"} for i in range(30_000)]
+    )
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(lake.root), str(big)], cwd=REPO, env={**os.environ},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert {t: lake.version(t) for t in lake.tables()} == before
+    assert lake.dataset("pairs").count_rows() == 1
+    report = ingest_paths(lake, [big])  # the next writer rolls back the leftovers and commits
+    assert report.n_accepted == 30_000 and lake.dataset("pairs").count_rows() == 30_001
