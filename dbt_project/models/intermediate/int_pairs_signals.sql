@@ -1,0 +1,62 @@
+-- Every curation signal of a pair in one row: pre-filter flags and the agreement status of
+-- each label source (agree | disagree | uncertain | missing; humans also: discarded).
+with
+
+pairs as (select * from {{ ref('int_pairs_normalised') }}),
+duplicates as (select * from {{ ref('int_pairs_deduplicated') }}),
+conflicts as (select * from {{ ref('int_pairs_conflicted') }}),
+degenerates as (select * from {{ ref('int_pairs_degenerates_flagged') }}),
+contaminated as (select * from {{ ref('int_prompts_decontaminated') }}),
+near_dups as (select * from {{ ref('int_pairs_near_deduplicated') }}),
+attributes as (select * from {{ ref('int_pairs_attributes_filtered') }}),
+humans as (select * from {{ ref('int_human_labels_aggregated') }}),
+judges as (select * from {{ ref('int_judge_votes_aggregated') }}),
+margins as (select * from {{ ref('int_pairs_rm_margins') }}),
+
+final as (
+    select
+        pairs.pair_id,
+        pairs.prompt_id,
+        pairs.source,
+        coalesce(attributes.task_category, lower(pairs.source_category), 'unknown') as task_category,
+        pairs.label_origin,
+        pairs.chosen_hash,
+        pairs.rejected_hash,
+        pairs.is_tie,
+        duplicates.is_exact_duplicate,
+        duplicates.duplicate_of,
+        conflicts.pair_id is not null as is_conflict,
+        degenerates.is_empty_side,
+        degenerates.is_identical,
+        degenerates.is_truncated,
+        degenerates.is_extreme_length_ratio,
+        contaminated.prompt_id is not null as is_contaminated,
+        contaminated.contaminated_by,
+        coalesce(near_dups.is_near_duplicate, false) as is_near_duplicate,
+        near_dups.cluster_id,
+        coalesce(attributes.is_task_category_filtered, false) as is_task_category_filtered,
+        coalesce(attributes.is_objectivity_filtered, false) as is_objectivity_filtered,
+        coalesce(attributes.is_controversiality_filtered, false) as is_controversiality_filtered,
+        coalesce(humans.human_status, 'missing') as human_status,
+        coalesce(humans.n_labels, 0) as n_human_labels,
+        humans.agreement as human_agreement,
+        coalesce(judges.judge_status, 'missing') as judge_status,
+        coalesce(judges.n_votes, 0) as n_judge_votes,
+        judges.chosen_share as judge_chosen_share,
+        coalesce(margins.gold_rm_status, 'missing') as gold_rm_status,
+        margins.gold_rm_margin,
+        coalesce(margins.best_rm_status, 'missing') as best_rm_status,
+        margins.best_rm_margin
+    from pairs
+    left join duplicates using (pair_id)
+    left join conflicts using (pair_id)
+    left join degenerates using (pair_id)
+    left join contaminated on contaminated.prompt_id = pairs.prompt_id
+    left join near_dups using (pair_id)
+    left join attributes using (pair_id)
+    left join humans using (pair_id)
+    left join judges using (pair_id)
+    left join margins using (pair_id)
+)
+
+select * from final

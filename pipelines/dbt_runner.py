@@ -1,0 +1,195 @@
+"""Run the dbt project of ``dbt_project/`` in-process (``dbtRunner``) against one lake.
+
+The runner pins every source table at the lake's committed version (passed to dbt as the var
+``lake_at``, which the Lance source plugin reads), keeps the DuckDB file and dbt's artifacts
+under ``<lake>/_dbt/`` (one per lake, outside git), and writes ``<lake>/_dbt/last_build.json``:
+round, stage, vars, the versions read, and whether the build passed. :mod:`pipelines.publish`
+publishes a round only from a passing build recorded there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lake import Lake
+
+PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+# Lake tables the dbt sources read (``curated`` is read at the previous round's tag instead).
+SOURCE_TABLES = (
+    "pairs",
+    "pair_sources",
+    "quarantine",
+    "ingest_batches",
+    "benchmark_prompts",
+    "attributes",
+    "human_labels",
+    "judge_labels",
+    "judge_gates",
+    "prechecks",
+    "neighbours",
+    "retrieval_queue",
+    "rm_runs",
+    "rm_scores",
+    "rm_eval",
+)
+LAST_BUILD = "last_build.json"
+
+
+@dataclass
+class BuildResult:
+    """What one dbt invocation did; ``failures`` names each failed model or test and why."""
+
+    command: str
+    round: int
+    stage: int
+    success: bool
+    vars: dict[str, Any]
+    versions: dict[str, int]
+    duckdb_path: str
+    target_path: str
+    failures: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    finished_at: str = ""
+
+
+def dbt_dir(lake: Lake) -> Path:
+    """Where the DuckDB file and dbt's artifacts for ``lake`` live."""
+    return lake.root / "_dbt"
+
+
+def duckdb_path(lake: Lake) -> Path:
+    return dbt_dir(lake) / "prefhouse.duckdb"
+
+
+def pinned_versions(lake: Lake) -> dict[str, int]:
+    """The committed version of every source table (known tables not written yet are created empty)."""
+    return {table: lake.version(table) for table in SOURCE_TABLES}
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _close_duckdb() -> None:
+    """Release dbt-duckdb's process-wide connection so the file can be read (or rebuilt) next."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def _summarise(result: Any) -> tuple[list[str], dict[str, int]]:
+    failures: list[str] = []
+    counts: dict[str, int] = {}
+    for node_result in getattr(result, "results", None) or []:
+        status = str(getattr(node_result.status, "value", node_result.status))
+        counts[status] = counts.get(status, 0) + 1
+        if status in ("error", "fail", "runtime error"):
+            name = getattr(node_result.node, "name", "?")
+            failures.append(f"{name}: {status}: {(node_result.message or '').strip()[:500]}")
+    return failures, counts
+
+
+def run_dbt(
+    lake: Lake,
+    command: str = "build",
+    round: int = 1,
+    stage: int = 1,
+    vars: dict[str, Any] | None = None,
+    extra_args: list[str] | None = None,
+    duckdb_threads: int = 2,
+) -> BuildResult:
+    """Run ``dbt <command>`` (build, run, test, docs generate, ...) for one round of ``lake``."""
+    from dbt.cli.main import dbtRunner
+
+    if stage not in (1, 2):
+        raise ValueError(f"stage must be 1 or 2, got {stage!r}")
+    versions = pinned_versions(lake)
+    user_vars = dict(vars or {})
+    lake_at = {**versions, **user_vars.pop("lake_at", {})}
+    all_vars = {**user_vars, "round": int(round), "stage": int(stage), "lake_at": lake_at}
+    target = dbt_dir(lake) / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    args = [
+        *command.split(),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(dbt_dir(lake) / "logs"),
+        "--vars",
+        json.dumps(all_vars),
+        *(extra_args or []),
+    ]
+    env = {
+        "PREFHOUSE_LAKE": str(lake.root),
+        "PREFHOUSE_DBT_DUCKDB": str(duckdb_path(lake)),
+        "PREFHOUSE_DUCKDB_THREADS": str(duckdb_threads),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    with _environment(env):
+        try:
+            res = dbtRunner().invoke(args)
+        finally:
+            _close_duckdb()
+    failures, counts = _summarise(res.result)
+    if res.exception is not None:
+        failures.append(f"dbt raised: {res.exception}")
+    result = BuildResult(
+        command=command,
+        round=int(round),
+        stage=int(stage),
+        success=bool(res.success) and not failures,
+        vars=all_vars,
+        versions={k: int(v) for k, v in lake_at.items() if isinstance(v, int)},
+        duckdb_path=str(duckdb_path(lake)),
+        target_path=str(target),
+        failures=failures,
+        counts=counts,
+        finished_at=datetime.now(UTC).isoformat(),
+    )
+    if command.split()[0] in ("build", "run"):
+        (dbt_dir(lake) / LAST_BUILD).write_text(json.dumps(asdict(result), indent=1))
+    return result
+
+
+def build(lake: Lake, round: int, stage: int = 1, vars: dict[str, Any] | None = None) -> BuildResult:
+    """``dbt build`` (seeds, models, tests, unit tests) for one round."""
+    return run_dbt(lake, "build", round=round, stage=stage, vars=vars)
+
+
+def docs_generate(lake: Lake, round: int = 1) -> Path:
+    """``dbt docs generate --static``: one self-contained HTML file that opens offline."""
+    result = run_dbt(lake, "docs generate", round=round, extra_args=["--static"])
+    if not result.success:
+        raise RuntimeError("dbt docs generate failed: " + "; ".join(result.failures))
+    return Path(result.target_path) / "static_index.html"
+
+
+def last_build(lake: Lake) -> dict[str, Any] | None:
+    """The record of the last ``dbt build`` on ``lake``, or None."""
+    path = dbt_dir(lake) / LAST_BUILD
+    return json.loads(path.read_text()) if path.exists() else None
