@@ -1,0 +1,99 @@
+"""Fixtures for the labelling app: a lake with a small human queue and a running server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from lake.records import pair_row, pairs_table
+from lake.schemas import ATTRIBUTES, PRECHECKS, RETRIEVAL_QUEUE
+
+
+def _attrs(pid: str, objectivity: str, controversiality: str) -> dict:
+    return {
+        "pair_id": pid,
+        "status": "ok",
+        "task_category": "factual_qa",
+        "objectivity": objectivity,
+        "controversiality": controversiality,
+        "desired_attributes": ["correct"],
+        "guideline": f"GUIDE-{pid[:6]}",
+        "raw_output": None,
+        "error": None,
+        "model": "m",
+        "template_version": "attributes.v1",
+        "annotated_at": datetime.now(UTC),
+    }
+
+
+@pytest.fixture
+def queued_lake(lake):
+    """Four pairs queued for humans in round 2: subjective/high, objective/medium, objective/low, subjective/low."""
+    rows = [pair_row(f"question {i}?", f"CHOSEN answer {i}", f"REJECTED answer {i}", source_row=i) for i in range(5)]
+    lake.append("pairs", pairs_table(rows))
+    kinds = [("subjective", "high"), ("objective", "medium"), ("objective", "low"), ("subjective", "low")]
+    with lake.transaction("seed") as txn:
+        txn.append(
+            "attributes",
+            pa.Table.from_pylist(
+                [_attrs(r["pair_id"], *k) for r, k in zip(rows, kinds, strict=False)], schema=ATTRIBUTES
+            ),
+        )
+        now = datetime.now(UTC)
+        queue = [
+            {
+                "round": 2,
+                "pair_id": r["pair_id"],
+                "anchors": [],
+                "best_similarity": 0.5,
+                "route": "human",
+                "queued_at": now,
+            }
+            for r in rows[:4]
+        ]
+        queue.append(
+            {
+                "round": 2,
+                "pair_id": rows[4]["pair_id"],
+                "anchors": [],
+                "best_similarity": 0.5,
+                "route": "judge",
+                "queued_at": now,
+            }
+        )
+        txn.append("retrieval_queue", pa.Table.from_pylist(queue, schema=RETRIEVAL_QUEUE))
+        txn.append(
+            "prechecks",
+            pa.Table.from_pylist(
+                [
+                    {
+                        "pair_id": rows[2]["pair_id"],
+                        "side": "chosen",
+                        "is_correct": True,
+                        "rationale": "PRECHECK-OK",
+                        "model": "m",
+                        "template_version": "precheck.v1",
+                        "checked_at": now,
+                    }
+                ],
+                schema=PRECHECKS,
+            ),
+        )
+    lake.rows = rows
+    return lake
+
+
+@pytest.fixture
+def app_server(queued_lake):
+    from pipelines.labelapp.server import LabelApp
+
+    app = LabelApp(queued_lake)
+    server = app.make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", queued_lake
+    server.shutdown()
+    server.server_close()
