@@ -27,7 +27,8 @@ FRAME_SQL: dict[str, str] = {
         from t""",
     "human_labels": """
         select label_id, pair_id, round, annotator, verdict, origin, is_chosen_shown_first,
-               cast(is_chosen_shown_first as double) as shown_first
+               -- imported labels have no shown order: they count as balanced (0.5), not as a bias
+               coalesce(cast(is_chosen_shown_first as double), 0.5) as shown_first
         from t""",
     "judge_labels": """
         select pair_id, round, model, template_version, sample, vote, is_chosen_shown_first,

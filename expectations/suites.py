@@ -215,7 +215,9 @@ def curated_suite(name: str = "curated") -> SuiteSpec:
     )
 
 
-def curated_pairs_suite(previous_kept_fraction: float | None = None) -> SuiteSpec:
+def curated_pairs_suite(
+    previous_kept_fraction: float | None = None, tolerance: float = KEPT_FRACTION_TOLERANCE
+) -> SuiteSpec:
     """The ``curated_pairs`` mart of one round: decisions, and the kept fraction vs the last round."""
     g = _gxe()
     checks = [
@@ -227,13 +229,17 @@ def curated_pairs_suite(previous_kept_fraction: float | None = None) -> SuiteSpe
         Check(g.ExpectColumnMeanToBeBetween(column="is_kept", min_value=0.01, max_value=1.0)),
     ]
     if previous_kept_fraction is not None:
-        lo = max(0.0, previous_kept_fraction - KEPT_FRACTION_TOLERANCE)
-        hi = min(1.0, previous_kept_fraction + KEPT_FRACTION_TOLERANCE)
+        lo = max(0.0, previous_kept_fraction - tolerance)
+        hi = min(1.0, previous_kept_fraction + tolerance)
         checks.append(Check(g.ExpectColumnMeanToBeBetween(column="is_kept", min_value=lo, max_value=hi)))
     return SuiteSpec("curated_pairs", checks)
 
 
-def all_suites(previous_kept_fraction: float | None = None, taxonomy: list[str] | None = None) -> dict[str, SuiteSpec]:
+def all_suites(
+    previous_kept_fraction: float | None = None,
+    taxonomy: list[str] | None = None,
+    kept_tolerance: float = KEPT_FRACTION_TOLERANCE,
+) -> dict[str, SuiteSpec]:
     """Every suite by the name of the frame it validates."""
     suites = [
         pairs_suite(),
@@ -243,6 +249,6 @@ def all_suites(previous_kept_fraction: float | None = None, taxonomy: list[str] 
         rm_scores_suite(),
         curated_suite("curated"),
         curated_suite("flipped"),
-        curated_pairs_suite(previous_kept_fraction),
+        curated_pairs_suite(previous_kept_fraction, kept_tolerance),
     ]
     return {s.name: s for s in suites}

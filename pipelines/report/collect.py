@@ -1,0 +1,154 @@
+"""Gather a round's report data from the lake and the dbt DuckDB file into the plain dict
+:func:`pipelines.report.render_report` takes.
+
+The dbt marts hold the last build only, so a round's data are collected right after its
+build (the round's ``report`` step) and saved as ``<lake>/_reports/round-N/data.json``;
+``prefhouse report --round N`` re-renders from that file when the marts moved on.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lake import Lake
+from pipelines.report.plots import log_ratio
+
+SAMPLE = 5000
+
+
+def report_dir(lake: Lake, round: int) -> Path:
+    return lake.root / "_reports" / f"round-{round}"
+
+
+def _mart(db: Path, sql: str) -> list[dict[str, Any]]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True, config={"autoinstall_known_extensions": False})
+    try:
+        rel = con.sql(sql)
+        cols = rel.columns
+        return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
+    finally:
+        con.close()
+
+
+def _funnel(db: Path, round: int) -> list[dict[str, Any]]:
+    rows = _mart(db, f"select step_kind, step, sum(n_pairs) as n from round_summary where round = {round} group by all")
+    total = sum(r["n"] for r in rows if r["step_kind"] == "in")
+    reasons = sorted((r for r in rows if r["step_kind"] == "reason"), key=lambda r: -r["n"])
+    decisions = {r["step"]: int(r["n"]) for r in rows if r["step_kind"] == "decision"}
+    out = [{"reason": "in", "n": int(total)}]
+    out += [{"reason": r["step"], "n": int(r["n"])} for r in reasons]
+    out += [
+        {"reason": name, "n": decisions.get(d, 0)}
+        for d, name in (("drop", "dropped"), ("flip", "flipped"), ("keep", "kept"))
+    ]
+    return out
+
+
+def _margins(db: Path, round: int) -> dict[str, list[float]]:
+    rows = _mart(
+        db,
+        f"select decision, coalesce(best_rm_margin, gold_rm_margin) as m from curated_pairs "
+        f"where round = {round} and coalesce(best_rm_margin, gold_rm_margin) is not null",
+    )
+    return {
+        "kept": [float(r["m"]) for r in rows if r["decision"] == "keep"],
+        "dropped": [float(r["m"]) for r in rows if r["decision"] != "keep"],
+    }
+
+
+def _agreement(db: Path, round: int) -> list[dict[str, Any]]:
+    """Per category: among pairs with any signal, the share no signal (human, judges, RMs) contradicts."""
+    rows = _mart(
+        db,
+        f"""select coalesce(task_category, 'unknown') as category, count(*) as n,
+               avg((not 'disagree' in (human_status, judge_status, gold_rm_status, best_rm_status))::double) as a
+            from curated_pairs
+            where round = {round} and 'agree' in (human_status, judge_status, gold_rm_status, best_rm_status)
+               or round = {round} and 'disagree' in (human_status, judge_status, gold_rm_status, best_rm_status)
+            group by 1""",
+    )
+    return [{"category": r["category"], "agreement": float(r["a"]), "n": int(r["n"])} for r in rows]
+
+
+def _diff(db: Path, round: int) -> dict[str, dict[str, int]]:
+    rows = _mart(db, f"select change, unnest(reasons) as reason from round_diff where round = {round}")
+    out: dict[str, Counter] = {"entered": Counter(), "left": Counter()}
+    for r in rows:
+        out[r["change"]][r["reason"]] += 1
+    return {k: dict(v) for k, v in out.items()}
+
+
+def _log_ratios(lake: Lake, table: str, at: str | None) -> list[float]:
+    if table == "curated" and at not in lake.tags("curated"):
+        return []
+    ds = lake.dataset(table, at)
+    import pyarrow.compute as pc
+
+    t = ds.to_table(columns=["chosen", "rejected"])
+    lc, lr = pc.utf8_length(t["chosen"]).to_pylist(), pc.utf8_length(t["rejected"]).to_pylist()
+    values = [log_ratio(c, r) for c, r in zip(lc, lr, strict=True)]
+    return random.Random(0).sample(values, SAMPLE) if len(values) > SAMPLE else values
+
+
+def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
+    """Everything the report shows about ``round``; marts only when the last dbt build was this round."""
+    from expectations import load_result, results_dir
+    from pipelines.dbt_runner import duckdb_path, last_build
+    from pipelines.rounds.runner import step_records
+
+    steps = step_records(lake, round)
+    build = last_build(lake) or {}
+    db = duckdb_path(lake)
+    tag = f"round-{round}"
+    data: dict[str, Any] = {
+        "round": round,
+        "stage": stage or (steps[-1]["stage"] if steps else build.get("stage")),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "steps": [
+            {k: (str(v) if k.endswith("_at") else v) for k, v in s.items()} for s in steps if s["status"] != "running"
+        ],
+        "rm_accuracy": [
+            {"round": r["round"], "accuracy": r["gold_accuracy"], "role": r["role"]}
+            for r in lake.dataset("rm_runs").to_table().to_pylist()
+            if r["gold_accuracy"] is not None and r["round"] is not None and r["round"] <= round
+        ],
+        "length": {"curated": _log_ratios(lake, "curated", tag), "raw": _log_ratios(lake, "pairs", None)},
+        "gate": load_result(lake, tag),
+        "links": {},
+    }
+    if tag in lake.tags("curated"):
+        data["snapshot"] = {"table": "curated", "tag": tag, "rows": lake.dataset("curated", tag).count_rows()}
+    if data["gate"]:
+        data["links"]["gx_html"] = str(results_dir(lake, tag) / "index.html")
+        data["links"]["gx_json"] = str(results_dir(lake, tag) / "results.json")
+    docs = Path(build.get("target_path") or db.parent / "target") / "static_index.html"
+    if docs.exists():
+        data["links"]["dbt_docs"] = str(docs)
+    if build.get("round") == round and build.get("success") and db.exists():
+        data.update(
+            funnel=_funnel(db, round),
+            margins=_margins(db, round),
+            agreement=_agreement(db, round),
+            diff=_diff(db, round),
+        )
+    return data
+
+
+def save(lake: Lake, data: dict[str, Any]) -> Path:
+    folder = report_dir(lake, data["round"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "data.json"
+    path.write_text(json.dumps(data, default=str))
+    return path
+
+
+def load(lake: Lake, round: int) -> dict[str, Any] | None:
+    path = report_dir(lake, round) / "data.json"
+    return json.loads(path.read_text()) if path.exists() else None

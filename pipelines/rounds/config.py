@@ -1,0 +1,49 @@
+"""The typed config of ``prefhouse round run``: one dataclass, the CLI generated from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+
+def _h(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass
+class RoundConfig:
+    """Run (or resume) one curation round."""
+
+    round: int = field(default=1, metadata=_h("round number N; publishes curated@round-N"))
+    stage: Literal[1, 2] = field(default=1, metadata=_h("1: human-in-the-loop round; 2: large-scale automatic round"))
+    runs_dir: Path | None = field(
+        default=None, metadata=_h("folder for reward-model run folders (default: <lake>/_runs)")
+    )
+    rm_max_steps: int | None = field(default=40, metadata=_h("optimizer steps per RM training (CPU-sized)"))
+    rm_limit: int | None = field(default=1500, metadata=_h("read at most this many training pairs per RM"))
+    rm_max_length: int = field(default=128, metadata=_h("tokens per (conversation + response) for the RM"))
+    rm_batch_size: int = field(default=16, metadata=_h("pairs per RM micro-batch"))
+    seed: int = field(default=0, metadata=_h("seed for RM training and routing"))
+    k_max: int = field(default=8, metadata=_h("adaptive retrieval: neighbours per gold pair the RM gets wrong"))
+    human_share: float = field(default=0.2, metadata=_h("share of retrieved pairs routed to humans"))
+    confident_p: float = field(
+        default=0.75, metadata=_h("stage 2: best-RM p above which a pair skips the judges (agrees confidently)")
+    )
+    judge_model: str | None = field(
+        default=None, metadata=_h("LLM judge model on the OpenAI-compatible endpoint (default: $PREFHOUSE_JUDGE_MODEL)")
+    )
+    judge_base_url: str | None = field(
+        default=None, metadata=_h("OpenAI-compatible endpoint (default: $OPENAI_BASE_URL); none: judging skipped")
+    )
+    gate: bool = field(default=True, metadata=_h("run the quality gate before publishing (a failure blocks publish)"))
+    kept_tolerance: float = field(
+        default=0.25, metadata=_h("gate: largest allowed change of the kept fraction against the previous round")
+    )
+    scope: Literal["full", "no-rm"] = field(
+        default="full", metadata=_h("no-rm: skip reward-model steps (fast smoke rounds; the rule uses what exists)")
+    )
+
+    def run_dir(self, role: str, lake_root: Path) -> Path:
+        base = Path(self.runs_dir) if self.runs_dir is not None else Path(lake_root) / "_runs"
+        return base / f"round-{self.round}-{role}"

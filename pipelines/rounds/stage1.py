@@ -1,0 +1,124 @@
+"""Stage 1 (method.md): silver RM, gold scores, adaptive retrieval, labels, dbt, gate, publish.
+
+Round N trains on the previous round's published snapshot (``curated@round-(N-1)``;
+round 1 on the pool's original labels), keeps the checkpoint with the best accuracy on
+gold (the RM module selects it), scores the gold pairs, retrieves each gold pair's k
+nearest unverified pairs and queues them for judges and humans, judges (when a backend
+exists), takes in the human labels that exist, builds the dbt marts for the round,
+gates, and publishes ``round-N``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.rounds.step import RoundContext, Step, StepResult
+from pipelines.rounds.steps_common import Attributes, Embed, Gate, Judge, TakeLabels, gold_ids
+from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
+
+
+def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
+    from rm import train_config
+
+    cfg = ctx.config
+    return train_config(
+        "cpu",
+        table=table,
+        tag=tag,
+        out=cfg.run_dir(role, ctx.lake.root),
+        run_id=f"round-{ctx.round}-{role}",
+        role=role,
+        round=ctx.round,
+        max_steps=cfg.rm_max_steps,
+        limit=cfg.rm_limit,
+        max_length=cfg.rm_max_length,
+        batch_size=cfg.rm_batch_size,
+        seed=cfg.seed,
+        eval_every=max(1, (cfg.rm_max_steps or 50) // 4),
+        val_fraction=0.1,  # used only when there is no gold yet
+    )
+
+
+def silver_snapshot(ctx: RoundContext) -> tuple[str, str | None]:
+    """(table, tag) the silver RM trains on: the previous round's kept set, else the raw pool."""
+    tag = ctx.previous_tag
+    if tag and tag in ctx.lake.tags("curated"):
+        return "curated", tag
+    return "pairs", None
+
+
+class SilverRM(Step):
+    """Train the RM on silver and keep the checkpoint with the best gold accuracy."""
+
+    name, reads, writes = "silver_rm", ("pairs", "curated", "human_labels"), ("rm_runs",)
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        if ctx.config.scope == "no-rm":
+            return StepResult(status="skipped", message="--scope no-rm: no reward model this round")
+        from rm import train
+
+        table, tag = silver_snapshot(ctx)
+        result = train(rm_train_config(ctx, "silver", table, tag), lake=ctx.lake)
+        return StepResult(
+            counts={"train_pairs": result.n_train, "val_pairs": result.n_val, "steps": result.steps},
+            facts={
+                "silver_run_id": result.run_id,
+                "silver_run_dir": str(Path(result.run_dir).resolve()),
+                "silver_gold_accuracy": result.gold_accuracy,
+                "silver_trained_on": f"{table}@{tag or 'committed'}",
+            },
+            message=f"trained on {table}@{tag or 'committed'}; best gold accuracy {result.gold_accuracy}",
+        )
+
+
+class ScoreGold(Step):
+    """p = sigmoid(r(chosen) - r(rejected)) for every gold pair, under the silver RM."""
+
+    name, reads, writes = "score_gold", ("pairs", "human_labels"), ("rm_scores",)
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        run_dir = ctx.fact("silver_run_dir")
+        if not run_dir:
+            return StepResult(status="skipped", message="no RM this round")
+        gold = sorted(gold_ids(ctx.lake))
+        if not gold:
+            return StepResult(status="skipped", message="no gold pairs yet: label some (`prefhouse label serve`)")
+        from rm import ScoreConfig
+        from rm.score import score
+
+        cfg = ScoreConfig(run=Path(run_dir), table="pairs", write_columns=False, max_length=ctx.config.rm_max_length)
+        score(ctx.lake, run_dir, "pairs", pair_ids=gold, config=cfg)
+        return StepResult(counts={"gold_scored": len(gold)})
+
+
+class Retrieve(Step):
+    """Adaptive retrieval: each gold pair's k nearest unverified pairs, routed to judges or humans."""
+
+    name, reads, writes = "retrieve", ("pairs", "rm_scores", "human_labels"), ("retrieval_queue",)
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        run_id = ctx.fact("silver_run_id")
+        if not run_id or not gold_ids(ctx.lake):
+            return StepResult(status="skipped", message="no gold pairs scored this round: nothing to retrieve from")
+        from pipelines.retrieval import RetrieveConfig, retrieve
+
+        cfg = RetrieveConfig(round=ctx.round, run=run_id, k_max=ctx.config.k_max, human_share=ctx.config.human_share)
+        report = retrieve(ctx.lake, cfg)
+        counts = {k: v for k, v in vars(report).items() if isinstance(v, int) and k not in ("round", "version")}
+        return StepResult(counts=counts)
+
+
+def stage1_steps() -> list[Step]:
+    return [
+        Attributes(),
+        SilverRM(),
+        ScoreGold(),
+        Embed(),
+        Retrieve(),
+        Judge(),
+        TakeLabels(),
+        DbtBuild(),
+        Gate(),
+        Publish(),
+        Report(),
+    ]

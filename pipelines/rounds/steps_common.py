@@ -1,0 +1,153 @@
+"""Steps both stages share: attributes, embeddings, judging, labels, dbt build, quality gate, publish.
+
+Each step wraps one area's library call (annotation, retrieval, dbt, publish) and turns
+its report into counts and facts; heavy imports happen inside ``run``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
+
+NO_BACKEND = "no LLM backend configured (set OPENAI_BASE_URL or --judge-base-url): LLM work skipped"
+
+
+def llm_backend(ctx: RoundContext) -> Any | None:
+    """The configured OpenAI-compatible judge backend, or None when there is none."""
+    cfg = ctx.config
+    base_url = getattr(cfg, "judge_base_url", None) or os.environ.get("OPENAI_BASE_URL")
+    if not base_url:
+        return None
+    from pipelines.annotate import LLMConfig, make_backend
+
+    model = getattr(cfg, "judge_model", None) or os.environ.get("PREFHOUSE_JUDGE_MODEL")
+    return make_backend(LLMConfig(base_url=base_url, model=model))
+
+
+def gold_ids(lake: Any) -> set[str]:
+    from pipelines.retrieval.sets import gold_ids as _gold
+
+    return _gold(lake)
+
+
+class Attributes(Step):
+    """Preference attributes for pairs that have none yet (LLM); skipped without a backend."""
+
+    name, reads, writes = "attributes", ("pairs",), ("attributes",)
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        backend = llm_backend(ctx)
+        if backend is None:
+            return StepResult(status="skipped", message=NO_BACKEND)
+        from pipelines.annotate import AttributesConfig, annotate_attributes
+
+        report = annotate_attributes(ctx.lake, backend, AttributesConfig())
+        counts = {k: v for k, v in report.items() if isinstance(v, (int, float))}
+        return StepResult(counts=counts)
+
+
+class Embed(Step):
+    """Embed new or changed pairs (incremental); the vectors retrieval searches."""
+
+    name, reads, writes = "embed", ("pairs", "attributes"), ()
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        from pipelines.retrieval import embed_pairs
+
+        report = embed_pairs(ctx.lake)
+        counts = {k: v for k, v in vars(report).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        return StepResult(counts=counts)
+
+
+class Judge(Step):
+    """LLM judges on the round's judge-routed queue, gated on gold; skipped without a backend."""
+
+    name, reads, writes = "judge", ("retrieval_queue", "human_labels"), ("judge_labels", "judge_gates")
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        backend = llm_backend(ctx)
+        if backend is None:
+            return StepResult(status="skipped", message=NO_BACKEND + "; the rule falls back to the RM agreement")
+        if not ctx.lake.dataset("retrieval_queue").count_rows(filter=f"round = {ctx.round}"):
+            return StepResult(status="skipped", message=f"nothing queued in round {ctx.round}")
+        from pipelines.annotate import GateConfig, JudgeConfig, judge_queue
+
+        report = judge_queue(ctx.lake, [backend], JudgeConfig(round=ctx.round), GateConfig())
+        counts = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        return StepResult(
+            counts=counts, facts={"trusted_judges": report.get("trusted_models", [])}, message=report.get("message", "")
+        )
+
+
+class TakeLabels(Step):
+    """Take in the human labels that exist (app or import): count gold and the open human queue."""
+
+    name, reads, writes = "labels", ("human_labels", "retrieval_queue"), ()
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        lake = ctx.lake
+        gold = gold_ids(lake)
+        labels = lake.dataset("human_labels").to_table(columns=["pair_id", "round"]).to_pylist()
+        queued = lake.dataset("retrieval_queue").to_table(
+            columns=["pair_id"], filter=f"round = {ctx.round} and route = 'human'"
+        )
+        open_ = set(queued.column("pair_id").to_pylist()) - gold
+        counts = {
+            "gold_pairs": len(gold),
+            "labels_this_round": sum(r["round"] == ctx.round for r in labels),
+            "human_queue_open": len(open_),
+        }
+        msg = f"{len(open_)} queued pairs wait for annotators (`prefhouse label serve`)" if open_ else ""
+        return StepResult(counts=counts, message=msg)
+
+
+def previous_kept_fraction(ctx: RoundContext) -> float | None:
+    """The kept fraction the previous round published (from its step record), if any."""
+    if ctx.round <= 1:
+        return None
+    from pipelines.rounds.runner import step_records
+
+    for row in reversed(step_records(ctx.lake, ctx.round - 1)):
+        if row["step"] == "publish" and row["status"] == "done":
+            return json.loads(row["facts"] or "{}").get("kept_fraction")
+    return None
+
+
+def _taxonomy() -> list[str] | None:
+    try:
+        from pipelines.annotate.taxonomy import TASK_CATEGORIES
+    except ImportError:  # the annotation area names its taxonomy differently: skip that one check
+        return None
+    return list(TASK_CATEGORIES)
+
+
+class Gate(Step):
+    """The Great Expectations checkpoint over the lake and this round's mart; failure blocks publish."""
+
+    name, reads, writes = "gate", ("pairs", "attributes", "human_labels", "judge_labels", "rm_scores"), ()
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        if not getattr(ctx.config, "gate", True):
+            return StepResult(status="skipped", message="gate turned off (--no-gate)")
+        from expectations import run_gate
+        from expectations.frames import mart_frame
+
+        extra = {}
+        db = ctx.fact("dbt_database")
+        if db:
+            extra["curated_pairs"] = mart_frame(db, ctx.round)
+        result = run_gate(
+            ctx.lake,
+            f"round-{ctx.round}",
+            extra_frames=extra,
+            previous_kept_fraction=previous_kept_fraction(ctx),
+            taxonomy=_taxonomy(),
+            kept_tolerance=getattr(ctx.config, "kept_tolerance", 0.25),
+        )
+        counts = {"frames": len(result.tables), "failed_expectations": len(result.failures)}
+        if not result.passed:
+            raise GateBlocked(result.summary() + f"\nresults: {result.html_path}")
+        return StepResult(counts=counts, facts={"gate_html": result.html_path, "gate_json": result.json_path})
