@@ -37,7 +37,7 @@ class EmbedConfig:
     )
     index_type: Literal["IVF_PQ", "IVF_HNSW_SQ"] = field(default="IVF_PQ", metadata={"help": "ANN index type"})
     nprobes: int = field(default=24, metadata={"help": "IVF partitions probed per ANN query"})
-    refine_factor: int = field(default=8, metadata={"help": "ANN candidates re-ranked exactly, times k"})
+    refine_factor: int = field(default=20, metadata={"help": "ANN candidates re-ranked exactly, times k"})
     threads: int = field(default=2, metadata={"help": "torch CPU threads"})
     device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda, ..."})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})

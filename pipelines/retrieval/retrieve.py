@@ -38,7 +38,7 @@ class RetrieveConfig:
     human_share: float = field(default=0.1, metadata={"help": "share of the queue routed to human annotators"})
     ann_min_rows: int = field(default=50_000, metadata={"help": "use the ANN index from this many vectors"})
     nprobes: int = field(default=24, metadata={"help": "IVF partitions probed per ANN query"})
-    refine_factor: int = field(default=8, metadata={"help": "ANN candidates re-ranked exactly, times k"})
+    refine_factor: int = field(default=20, metadata={"help": "ANN candidates re-ranked exactly, times k"})
 
 
 @dataclass

@@ -32,7 +32,7 @@ class IndexSettings:
     ann_min_rows: int = 50_000  # below this, exact search is fast enough (about 50 ms at 50k x 384)
     index_type: str = "IVF_PQ"
     nprobes: int = 24
-    refine_factor: int = 8
+    refine_factor: int = 20
 
 
 @dataclass
