@@ -1,0 +1,94 @@
+"""Acceptance figures of the reward-model module on CPU with the MiniLM backbone.
+
+- ``checkable``: pairs whose preference is checkable by construction
+  (:mod:`pipelines.synth.checkable`), split by prompt; held-out accuracy (target >= 0.9).
+- ``hh``: one epoch on the hh-rlhf helpful splits in data/ at 128 tokens, held-out accuracy
+  (measured beforehand: about 54%), then that model's accuracy on LLMBar (data/llmbar).
+
+Runs through the same code as ``prefhouse train`` (``rm.train_examples``), in memory (no lake
+needed). Usage::
+
+    .venv/bin/python benchmarks/rm_acceptance.py checkable [--n 600] [--out runs/bench-checkable]
+    .venv/bin/python benchmarks/rm_acceptance.py hh [--limit 0] [--out runs/bench-hh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def checkable(args: argparse.Namespace) -> dict:
+    from pipelines.synth import make_checkable_pairs
+    from rm import train_config, train_examples
+    from rm.data import Example, split_holdout
+
+    pairs = make_checkable_pairs(args.n, seed=args.seed, data_dir=REPO / "data")
+    examples = [Example(p.conversation, p.chosen, p.rejected, pair_id=str(i), category=p.instruction.kind)
+                for i, p in enumerate(pairs)]  # fmt: skip
+    train, val = split_holdout(examples, 0.2, args.seed)
+    cfg = train_config("cpu", out=args.out, max_length=128, batch_size=16, epochs=args.epochs, lr=args.lr,
+                       eval_every=10**9, seed=args.seed, torch_threads=args.threads)  # fmt: skip
+    result = train_examples(cfg, train, val, {"source": "synth-checkable", "n": len(pairs)})
+    return {"bench": "checkable", "n_train": result.n_train, "n_heldout": result.n_val,
+            "heldout_accuracy": result.gold_accuracy, "seconds": round(result.train_seconds, 1)}  # fmt: skip
+
+
+def hh(args: argparse.Namespace) -> dict:
+    from pipelines.ingest import RawPair, read_file
+    from rm import EvalConfig, train_config, train_examples
+    from rm.benchmarks_formats import read_bench
+    from rm.data import Example, split_holdout
+    from rm.evaluate import evaluate_items
+    from rm.inference import load_run
+
+    examples = []
+    for split in ("helpful-base", "helpful-online", "helpful-rejection-sampled"):
+        for r in read_file(REPO / "data" / "hh-rlhf" / split / "test.jsonl.gz", "hh-rlhf"):
+            if isinstance(r, RawPair) and not r.is_tie:
+                examples.append(Example(r.conversation, r.chosen, r.rejected, pair_id=f"{split}:{r.source_row}"))
+    random.Random(args.seed).shuffle(examples)
+    if args.limit:
+        examples = examples[: args.limit]
+    train, val = split_holdout(examples, 0.1, args.seed)
+    cfg = train_config("cpu", out=args.out, max_length=128, batch_size=16, epochs=1.0, lr=args.lr,
+                       eval_every=10**9, seed=args.seed, torch_threads=args.threads)  # fmt: skip
+    result = train_examples(cfg, train, val, {"source": "hh-rlhf helpful splits", "n": len(examples)})
+    model, tok, _ = load_run(args.out, "cpu", args.threads)
+    rows = evaluate_items(model, tok, read_bench(REPO / "data" / "llmbar"), 128, 64)
+    _ = EvalConfig  # the CLI path (prefhouse eval) runs the same evaluate_items
+    llmbar = {f"{r['subset']}:{r['metric']}": round(r["value"], 4) for r in rows if r["metric"] == "accuracy"}
+    return {"bench": "hh", "n_train": result.n_train, "n_heldout": result.n_val, "llmbar": llmbar,
+            "heldout_accuracy": result.gold_accuracy, "seconds": round(result.train_seconds, 1)}  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["checkable", "hh"])
+    ap.add_argument("--n", type=int, default=600, help="checkable pairs to build")
+    ap.add_argument("--limit", type=int, default=0, help="hh: use at most this many pairs (0: all)")
+    ap.add_argument("--epochs", type=float, default=2.0, help="checkable: epochs")
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    args.out = args.out or f"runs/bench-{args.what}"
+    t0 = time.time()
+    report = checkable(args) if args.what == "checkable" else hh(args)
+    report["wall_seconds"] = round(time.time() - t0, 1)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
