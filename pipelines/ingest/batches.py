@@ -1,8 +1,9 @@
-"""Column buffers that become Arrow batches of the lake's schemas.
+"""Row buffers that become Arrow batches of the lake's schemas.
 
-Rows are appended to plain Python lists per column (cheap), then turned into Arrow
-arrays once per batch; the ``conversation`` column is built from offsets and flat
-role/content arrays instead of a list of dicts per row.
+Rows are appended as tuples (one cheap append per row) and transposed with ``zip``
+once per batch; the ``conversation`` column is built from offsets and flat role/content
+arrays instead of a list of dicts per row. Constant columns (batch id, time) are filled
+once per batch.
 """
 
 from __future__ import annotations
@@ -13,61 +14,64 @@ import pyarrow as pa
 
 from lake.schemas import PAIRS, TURN
 
+PAIR_COLUMNS = ("pair_id", "prompt_id", "pairset_id", "chosen", "rejected", "is_tie", "category", "label_origin",
+                "label_details", "source", "source_file", "source_row")  # fmt: skip
+
 
 class Columns:
-    """Append-only column lists."""
+    """Rows of the named columns (tuples in ``names`` order)."""
 
-    def __init__(self) -> None:
-        self.data: dict[str, list[Any]] = {}
-        self.n = 0
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.rows: list[tuple[Any, ...]] = []
         self.offsets: list[int] = [0]
         self.roles: list[str] = []
         self.contents: list[str] = []
 
     def __len__(self) -> int:
-        return self.n
+        return len(self.rows)
 
-    def add(self, **row: Any) -> None:
-        if not self.data:
-            self.data = {k: [] for k in row}
-        for k, v in row.items():
-            self.data[k].append(v)
-        self.n += 1
+    def add(self, *values: Any) -> None:
+        self.rows.append(values)
 
-    def add_pair(self, pid: str, prompt_id: str, pairset_id: str, p: Any, details: str | None, source: str,
-                 fname: str) -> None:  # fmt: skip
-        self.add(
-            pair_id=pid, prompt_id=prompt_id, pairset_id=pairset_id, chosen=p.chosen, rejected=p.rejected,
-            is_tie=p.is_tie, category=p.category, label_origin=p.label_origin, label_details=details,
-            source=source, source_file=fname, source_row=p.source_row,
-        )  # fmt: skip
-        for t in p.conversation:
+    def add_conversation(self, conversation: list[dict[str, str]]) -> None:
+        for t in conversation:
             self.roles.append(t["role"])
             self.contents.append(t["content"])
         self.offsets.append(len(self.roles))
 
+    def columns(self) -> dict[str, list[Any]]:
+        if not self.rows:
+            return {name: [] for name in self.names}
+        return dict(zip(self.names, (list(c) for c in zip(*self.rows, strict=True)), strict=True))
 
-def pairs_batch(cols: Columns, run: Any) -> pa.RecordBatch:
+
+def _constant(value: Any, n: int, type_: pa.DataType) -> pa.Array:
+    return pa.repeat(pa.scalar(value, type_), n)
+
+
+def pairs_batch(cols: Columns, batch_id: str, now: Any) -> pa.RecordBatch:
     turns = pa.StructArray.from_arrays(
         [pa.array(cols.roles, pa.string()), pa.array(cols.contents, pa.string())], fields=list(TURN)
     )
-    conversation = pa.ListArray.from_arrays(
-        pa.array(cols.offsets, pa.int32()), turns, type=PAIRS.field("conversation").type
-    )
+    conv_type = PAIRS.field("conversation").type
+    conversation = pa.ListArray.from_arrays(pa.array(cols.offsets, pa.int32()), turns, type=conv_type)
+    data = cols.columns()
+    n = len(cols)
     arrays = []
     for f in PAIRS:
         if f.name == "conversation":
             arrays.append(conversation)
         elif f.name == "ingest_batch_id":
-            arrays.append(pa.array([run.batch_id] * cols.n, f.type))
+            arrays.append(_constant(batch_id, n, f.type))
         elif f.name == "ingested_at":
-            arrays.append(pa.array([run.now] * cols.n, f.type))
+            arrays.append(_constant(now, n, f.type))
         else:
-            arrays.append(pa.array(cols.data[f.name], f.type))
+            arrays.append(pa.array(data[f.name], f.type))
     return pa.RecordBatch.from_arrays(arrays, schema=PAIRS)
 
 
 def small_table(cols: Columns, schema: pa.Schema) -> pa.Table:
-    if not cols.n:
-        return schema.empty_table()
-    return pa.Table.from_arrays([pa.array(cols.data[f.name], f.type) for f in schema], schema=schema)
+    """A table of ``schema`` from rows whose names match the schema's fields."""
+    data = cols.columns()
+    return pa.Table.from_arrays([pa.array(data[f.name], f.type) for f in schema], schema=schema)

@@ -27,13 +27,15 @@ import pyarrow.compute as pc
 
 from lake import Lake
 from lake.schemas import BENCHMARK_PROMPTS, INGEST_BATCHES, PAIR_SOURCES, PAIRS, QUARANTINE
-from pipelines.ingest.batches import Columns, pairs_batch, small_table
+from pipelines.ingest.batches import PAIR_COLUMNS, Columns, pairs_batch, small_table
 from pipelines.ingest.formats import detect_format, read_file
 from pipelines.ingest.hashing import conversation_key, ids_for
 from pipelines.ingest.model import RawPair, Rejected
 from pipelines.ingest.sources import suffix
 
 BATCH_ROWS = 8192
+SIGHTING_COLUMNS = tuple(PAIR_SOURCES.names)
+QUARANTINE_COLUMNS = tuple(QUARANTINE.names)
 EXTENSIONS = (".jsonl", ".json", ".csv", ".parquet")
 
 
@@ -113,13 +115,14 @@ class _Run:
                 fmt = "generic"
             source = self.source or default_source(path, fmt)
             self.report.files.append({"path": str(path), "format": fmt, "source": source})
+            fname = str(path.resolve())
             for item in read_file(path, fmt, **self.options):
-                yield path, str(path.resolve()), source, item
+                yield path, fname, source, item
 
     def pair_batches(self) -> Iterator[pa.RecordBatch]:
         """Consume every input row; yield new ``pairs`` rows in Arrow batches."""
-        cols = Columns()
-        sight, quar = Columns(), Columns()
+        cols = Columns(PAIR_COLUMNS)
+        sight, quar = Columns(SIGHTING_COLUMNS), Columns(QUARANTINE_COLUMNS)
         for n, (_path, fname, source, item) in enumerate(self.items(), 1):
             self.report.n_read += 1
             if isinstance(item, Rejected):
@@ -127,15 +130,15 @@ class _Run:
             else:
                 self._pair(cols, sight, fname, source, item)
             if len(cols) >= BATCH_ROWS:
-                yield pairs_batch(cols, self)
-                cols = Columns()
+                yield pairs_batch(cols, self.batch_id, self.now)
+                cols = Columns(PAIR_COLUMNS)
             if len(sight) >= 8 * BATCH_ROWS:
                 self.sightings.append(small_table(sight, PAIR_SOURCES))
-                sight = Columns()
+                sight = Columns(SIGHTING_COLUMNS)
             if self.progress is not None and n % BATCH_ROWS == 0:
                 self.progress(BATCH_ROWS)
         if len(cols):
-            yield pairs_batch(cols, self)
+            yield pairs_batch(cols, self.batch_id, self.now)
         self.sightings.append(small_table(sight, PAIR_SOURCES))
         self.quarantine.append(small_table(quar, QUARANTINE))
 
@@ -146,10 +149,7 @@ class _Run:
         if key in self.known_quarantine:
             return
         self.known_quarantine.add(key)
-        quar.add(
-            ingest_batch_id=self.batch_id, source=source, source_file=fname, source_row=item.source_row,
-            reason=item.reason, detail=item.detail, raw=item.raw, quarantined_at=self.now,
-        )  # fmt: skip
+        quar.add(self.batch_id, source, fname, item.source_row, item.reason, item.detail, item.raw, self.now)
 
     def _pair(self, cols: Columns, sight: Columns, fname: str, source: str, p: RawPair) -> None:
         conv_key = conversation_key(p.conversation)
@@ -162,15 +162,14 @@ class _Run:
         if is_new:
             self.known.add(pid)
             self.report.n_accepted += 1
-            cols.add_pair(pid, prompt_id, pairset_id, p, details, source, fname)
+            cols.add(pid, prompt_id, pairset_id, p.chosen, p.rejected, p.is_tie, p.category, p.label_origin, details,
+                     source, fname, p.source_row)  # fmt: skip
+            cols.add_conversation(p.conversation)
         else:
             self.report.n_duplicate += 1
         if (pid, fname, p.source_row) not in self.known_sightings:
             self.known_sightings.add((pid, fname, p.source_row))
-            sight.add(
-                pair_id=pid, source=source, source_file=fname, source_row=p.source_row, is_first_sighting=is_new,
-                label_details=details, ingest_batch_id=self.batch_id, ingested_at=self.now,
-            )  # fmt: skip
+            sight.add(pid, source, fname, p.source_row, is_new, details, self.batch_id, self.now)
 
     def _benchmark(self, cols: Columns, fname: str, source: str, p: RawPair) -> None:
         first = next((t["content"] for t in p.conversation if t["role"] == "user"), p.conversation[0]["content"])
@@ -180,10 +179,7 @@ class _Run:
             return
         self.known.add(prompt_id)
         self.report.n_accepted += 1
-        cols.add(
-            benchmark=source, prompt_id=prompt_id, prompt=first, source_file=fname, source_row=p.source_row,
-            ingest_batch_id=self.batch_id, ingested_at=self.now,
-        )  # fmt: skip
+        cols.add(source, prompt_id, first, fname, p.source_row, self.batch_id, self.now)
 
 
 def _keys_all(lake: Lake, table: str, column: str, benchmark: str | None) -> set[str]:
@@ -280,7 +276,7 @@ def _write_benchmark(txn: Any, run: _Run) -> None:
 
 
 def _benchmark_columns(run: _Run) -> Iterator[Columns]:
-    cols, quar = Columns(), Columns()
+    cols, quar = Columns(tuple(BENCHMARK_PROMPTS.names)), Columns(QUARANTINE_COLUMNS)
     for _path, fname, source, item in run.items():
         run.report.n_read += 1
         if isinstance(item, Rejected):
