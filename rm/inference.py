@@ -82,7 +82,11 @@ def load_run(run_dir: str | Path, device: str = "auto", threads: int = 2) -> tup
 
 
 def run_id_of(run_dir: str | Path) -> str:
-    config = json.loads((Path(run_dir) / "config.json").read_text())
+    """The run id recorded in a run folder's config.json."""
+    path = Path(run_dir) / "config.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no run in {run_dir}: train one with `prefhouse train --out {run_dir}`")
+    config = json.loads(path.read_text())
     return config.get("run_id") or Path(config["out"]).name
 
 

@@ -26,11 +26,11 @@ def separable_pairs():
 def trained(tmp_path_factory):
     """A lake with separable pairs (half of them human-labelled gold) and a run trained on it."""
     pytest.importorskip("lance")
+    from rm_helpers import add_human_labels
+
     from lake import Lake
     from lake.records import pair_row, pairs_table
-    from lake.snapshot import open_snapshot  # noqa: F401  (the run records what it opened)
     from rm import train, train_config
-    from rm_helpers import add_human_labels
 
     root = tmp_path_factory.mktemp("rm")
     lake = Lake(root / "lakehouse")
