@@ -1,0 +1,162 @@
+"""Real `dbt build` runs over a crafted lake: each planted pair must land in its reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pytest
+
+from lake import Lake
+from pipelines import dbt_runner
+from pipelines.publish import publish
+
+ROUND1_VARS = {"dropped_task_categories": ["safety-sensitive"]}
+
+
+def _decisions(result: dbt_runner.BuildResult, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+    names = {v: k for k, v in ids.items()}
+    con = duckdb.connect(result.duckdb_path, read_only=True)
+    try:
+        rel = con.sql("select * from curated_pairs")
+        rows = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    finally:
+        con.close()
+    return {names[r["pair_id"]]: r for r in rows}
+
+
+def _mart(result: dbt_runner.BuildResult, sql: str) -> list[dict[str, Any]]:
+    con = duckdb.connect(result.duckdb_path, read_only=True)
+    try:
+        rel = con.sql(sql)
+        return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def round1(crafted: tuple[Lake, dict[str, str]]) -> tuple[Lake, dict[str, str], dbt_runner.BuildResult, dict]:
+    lake, ids = crafted
+    result = dbt_runner.build(lake, round=1, stage=1, vars=ROUND1_VARS)
+    assert result.success, result.failures
+    return lake, ids, result, _decisions(result, ids)
+
+
+@pytest.fixture(scope="module")
+def round2(round1: tuple) -> tuple[Lake, dict[str, str], dbt_runner.BuildResult, dict]:
+    lake, ids, _, _ = round1
+    report = publish(lake, 1)
+    assert report.tag == "round-1"
+    result = dbt_runner.build(lake, round=2, stage=2, vars=ROUND1_VARS)
+    assert result.success, result.failures
+    return lake, ids, result, _decisions(result, ids)
+
+
+def test_conflicting_orientations_are_both_flagged_and_dropped(round1: tuple) -> None:
+    rows = round1[3]
+    for name in ("conflict_a", "conflict_b"):
+        assert rows[name]["decision"] == "drop"
+        assert rows[name]["reasons"] == ["conflict"]
+        assert rows[name]["is_conflict"]
+
+
+def test_exact_duplicate_after_normalisation_keeps_the_first(round1: tuple) -> None:
+    _, ids, _, rows = round1
+    assert ids["dup_first"] != ids["dup_second"]  # different pair_ids: they differ in case and spacing
+    assert rows["dup_second"]["reasons"] == ["exact_duplicate"]
+    assert rows["dup_second"]["duplicate_of"] == ids["dup_first"]
+    assert rows["dup_first"]["decision"] == "keep"
+
+
+def test_13gram_decontamination(round1: tuple) -> None:
+    rows = round1[3]
+    assert rows["contaminated"]["reasons"] == ["contaminated"]
+    assert rows["contaminated"]["contaminated_by"] == "storybench"
+    # 12 shared consecutive words are not enough
+    assert rows["near_miss"]["decision"] == "keep"
+    assert "contaminated" not in rows["near_miss"]["reasons"]
+
+
+def test_filters_by_attributes_neighbours_and_degeneracy(round1: tuple) -> None:
+    rows = round1[3]
+    assert rows["attr_filtered"]["reasons"] == ["task_category_filtered"]
+    assert rows["near_member"]["reasons"] == ["near_duplicate"]
+    assert rows["near_rep"]["decision"] == "keep"
+    assert rows["empty"]["reasons"] == ["empty_side"]
+    assert rows["identical"]["reasons"] == ["identical_responses"]
+    assert rows["truncated"]["reasons"] == ["truncated_response"]
+    assert rows["ratio"]["reasons"] == ["extreme_length_ratio"]
+
+
+def test_stage1_label_consistency(round1: tuple) -> None:
+    rows = round1[3]
+    assert (rows["human_keep"]["decision"], rows["human_keep"]["label_provenance"]) == ("keep", "human")
+    assert (rows["human_flip"]["decision"], rows["human_flip"]["label_provenance"]) == ("flip", "human")
+    assert rows["human_discard"]["reasons"] == ["human_discarded"]
+    assert rows["judge_no"]["decision"] == "drop"
+    assert rows["judge_no"]["reasons"] == ["judges_disagree"]
+    # an untrusted judge's votes do not count
+    assert rows["untrusted_no"]["decision"] == "keep"
+    assert rows["untrusted_no"]["judge_status"] == "missing"
+    # Stage 1: the gold RM disagreeing is enough to hold a pair back
+    assert rows["s2_flip"]["decision"] == "drop"
+    assert "gold_rm_disagree" in rows["s2_flip"]["reasons"]
+
+
+def test_round_summary_reconciles(round1: tuple) -> None:
+    result = round1[2]
+    steps = _mart(result, "select step_kind, step, sum(n_pairs) n from round_summary group by all")
+    by = {(s["step_kind"], s["step"]): s["n"] for s in steps}
+    assert by[("in", "in")] == len(round1[3])
+    assert by[("decision", "keep")] + by[("decision", "drop")] + by[("decision", "flip")] == by[("in", "in")]
+    assert by[("reason", "conflict")] == 2
+
+
+def test_agreement_marts(round1: tuple) -> None:
+    result = round1[2]
+    kappa = _mart(result, "select * from annotator_agreement where metric = 'cohen_kappa'")
+    assert [(k["rater_a"], k["rater_b"], k["n_items"], k["value"]) for k in kappa] == [("ann0", "ann1", 2, 1.0)]
+    evals = {r["run_id"]: r for r in _mart(result, "select * from rm_eval where task_category = 'all'")}
+    assert evals["rm-best"]["accuracy"] == 1.0  # right on both gold pairs
+    assert evals["rm-gold"]["accuracy"] == 0.5  # wrong on the pair humans flipped
+    gold = _mart(result, "select majority_verdict, label_provenance from gold_set order by 1")
+    assert [g["majority_verdict"] for g in gold] == ["chosen", "rejected"]
+    assert {g["label_provenance"] for g in gold} == {"human"}
+
+
+def test_publish_writes_kept_and_swapped_flipped_pairs(round2: tuple) -> None:
+    lake, ids, _, _ = round2
+    kept = lake.dataset("curated", "round-1").to_table().to_pylist()
+    assert {r["pair_id"] for r in kept} == {
+        ids[n] for n in ("keep", "dup_first", "near_miss", "near_rep", "human_keep", "untrusted_no", "s2_keep")
+    } | {ids["s2_missing"]}
+    flipped = lake.dataset("flipped", "round-1").to_table().to_pylist()
+    assert [(r["pair_id"], r["chosen"], r["rejected"], r["label_provenance"]) for r in flipped] == [
+        (ids["human_flip"], "6", "7", "human")
+    ]
+    assert all(r["round"] == 1 for r in kept)
+
+
+def test_stage2_rule(round2: tuple) -> None:
+    rows = round2[3]
+    assert (rows["s2_keep"]["decision"], rows["s2_keep"]["label_provenance"]) == ("keep", "rm")
+    assert (rows["s2_keep_judge"]["decision"], rows["s2_keep_judge"]["label_provenance"]) == ("keep", "llm-judge")
+    assert rows["s2_flip"]["decision"] == "flip"
+    assert rows["s2_missing"]["decision"] == "drop"
+    assert rows["s2_missing"]["reasons"] == ["gold_rm_missing"]
+
+
+def test_round_diff_against_the_published_previous_round(round2: tuple) -> None:
+    _, ids, result, _ = round2
+    names = {v: k for k, v in ids.items()}
+    diff = {names[r["pair_id"]]: r for r in _mart(result, "select * from round_diff")}
+    assert diff["s2_keep_judge"]["change"] == "entered"
+    assert diff["s2_missing"]["change"] == "left"
+    assert diff["s2_missing"]["reasons"] == ["gold_rm_missing"]
+    assert "s2_keep" not in diff  # kept in both rounds
+
+
+def test_docs_generate_offline(round2: tuple) -> None:
+    path = dbt_runner.docs_generate(round2[0])
+    html = path.read_text()
+    assert "curated_pairs" in html and "int_prompts_decontaminated" in html
