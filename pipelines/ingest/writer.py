@@ -214,8 +214,10 @@ def ingest_paths(
         options["column_map"] = column_map
     if label_origin is not None:
         options["label_origin"] = label_origin
-    if as_benchmark and source is None and len(files) > 1:
-        raise ValueError("--as-benchmark over several files needs --source NAME (the benchmark's name)")
+    if as_benchmark and source is None:
+        if len(files) > 1:
+            raise ValueError("--as-benchmark over several files needs --source NAME (the benchmark's name)")
+        source = default_source(files[0], detect_format(files[0]) if format == "auto" else format)
     started = datetime.now(UTC)
     with lake.transaction(f"ingest {', '.join(str(f) for f in files)[:200]}") as txn:
         run = _Run(lake, files, format, source, as_benchmark, options, progress)

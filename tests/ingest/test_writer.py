@@ -81,6 +81,9 @@ def test_as_benchmark_writes_first_turn_prompts(lake):
     first = json.loads(path.read_text())[0]["input"].strip()
     assert rows[0]["prompt"] == first and rows[0]["benchmark"] == "llmbar-natural"
     assert ingest_paths(lake, [path], source="llmbar-natural", as_benchmark=True).n_accepted == 0
+    unnamed = ingest_paths(lake, [path], as_benchmark=True)  # the benchmark is named after the file
+    assert unnamed.n_accepted == 100 and ingest_paths(lake, [path], as_benchmark=True).n_accepted == 0
+    assert lake.dataset("benchmark_prompts").count_rows() == 200
 
 
 def test_jsonl_blocks_fall_back_line_by_line_and_keep_positions(tmp_path, monkeypatch):
