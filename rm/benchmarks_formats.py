@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lake.ids import normalize_role, normalize_text
-
 OWN_FORMATS = ("rmb-pairwise", "rmb-bon", "rm-bench", "bon")
 
 
@@ -39,6 +37,8 @@ class BenchItem:
 
 
 def _conversation(prompt: Any) -> list[dict[str, str]]:
+    from lake.ids import normalize_role, normalize_text  # lazily: the lake package imports lance
+
     if isinstance(prompt, str):
         return [{"role": "user", "content": normalize_text(prompt)}]
     return [{"role": normalize_role(t["role"]), "content": normalize_text(t["content"])} for t in prompt]
