@@ -191,7 +191,7 @@ def ensure_index(lake: Lake, table: str, settings: IndexSettings) -> str:
 
     ds = lance.dataset(str(lake.path(table)))
     n = ds.count_rows()
-    indices = [i for i in ds.describe_indices() if "vector" in i.fields or "vector" in str(i)]
+    indices = [i for i in ds.describe_indices() if "vector" in getattr(i, "field_names", [])]
     if n < settings.ann_min_rows:
         return "kept" if indices else "none"
     dim = ds.schema.field("vector").type.list_size
