@@ -50,12 +50,25 @@ class Publish(Step):
         from pipelines import publish as pub
 
         report = pub.publish(ctx.lake, ctx.round)
-        info = report if isinstance(report, dict) else vars(report)
-        kept, flipped = int(info.get("n_kept", 0)), int(info.get("n_flipped", 0))
-        total = int(info.get("n_pairs", 0) or info.get("n_decided", 0) or 0)
+        kept, flipped = int(report.n_kept), int(report.n_flipped)
+        total = _decided(ctx)
         facts = {"kept_fraction": kept / total if total else None, "n_kept": kept, "n_flipped": flipped}
-        counts = {k: v for k, v in info.items() if isinstance(v, int) and not isinstance(v, bool)}
-        return StepResult(counts=counts, facts=facts, message=f"published curated@round-{ctx.round}")
+        counts = {"in": total, "kept": kept, "flipped": flipped}
+        return StepResult(counts=counts, facts=facts, message=f"published curated and flipped @{report.tag}")
+
+
+def _decided(ctx: RoundContext) -> int:
+    """Pairs the round's mart decided on (the denominator of the kept fraction)."""
+    import duckdb
+
+    db = ctx.fact("dbt_database")
+    if not db:
+        return 0
+    con = duckdb.connect(db, read_only=True, config={"autoinstall_known_extensions": False})
+    try:
+        return int(con.sql(f"select count(*) from curated_pairs where round = {ctx.round}").fetchone()[0])
+    finally:
+        con.close()
 
 
 class Report(Step):

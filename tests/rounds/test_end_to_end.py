@@ -1,0 +1,99 @@
+"""A small Stage 1 + Stage 2 on a tiny real lake: tags, step records, the gate, a blocked bad batch.
+
+Real parts throughout: ingest of the repo's sample files, PandaLM annotator labels as gold,
+MiniLM reward models (a few steps), embeddings, retrieval, dbt build, the GX gate, publish.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from lake.schemas import RM_SCORES
+from pipelines.rounds import latest_by_step
+from pipelines.rounds.config import RoundConfig
+from pipelines.rounds.plan import run_configured_round
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+pytestmark = pytest.mark.slow
+
+
+def _tiny_lake(lake, tmp_path) -> None:
+    from pipelines.ingest import ingest_paths
+    from pipelines.labelapp.importers import import_original
+
+    hh = tmp_path / "hh" / "helpful-base" / "test.jsonl.gz"
+    hh.parent.mkdir(parents=True)
+    with gzip.open(DATA / "hh-rlhf" / "helpful-base" / "test.jsonl.gz", "rt") as fin, gzip.open(hh, "wt") as fout:
+        for _, line in zip(range(40), fin, strict=False):
+            fout.write(line)
+    panda = tmp_path / "pandalm.json"
+    panda.write_text(json.dumps(json.loads((DATA / "pandalm" / "testset-v1.json").read_text())[:40]))
+    ingest_paths(lake, [hh], format="hh-rlhf", source="hh-rlhf:helpful-base")
+    ingest_paths(lake, [panda], format="pandalm", source="pandalm")
+    ingest_paths(lake, [DATA / "llmbar" / "LLMBar" / "Natural"], source="llmbar", as_benchmark=True)
+    import_original(lake, "pandalm", round=0)
+
+
+def _config(rnd: int, stage: int) -> RoundConfig:
+    return RoundConfig(round=rnd, stage=stage, rm_max_steps=2, rm_limit=48, rm_max_length=64, rm_batch_size=8)
+
+
+def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    _tiny_lake(lake, tmp_path)
+    quiet = lambda _m: None  # noqa: E731
+
+    first = run_configured_round(lake, _config(1, 1), log=quiet)
+    assert first.status == "done", first.message
+    steps = latest_by_step(lake, 1, 1)
+    assert steps["judge"]["status"] == "skipped" and "no LLM backend" in steps["judge"]["message"]
+    assert all(
+        steps[s]["status"] == "done" for s in ("silver_rm", "score_gold", "retrieve", "dbt_build", "gate", "publish")
+    )
+    assert json.loads(steps["silver_rm"]["outputs"])["rm_runs"] == lake.version("rm_runs")
+    assert "round-1" in lake.tags("curated")
+    round1_version = lake.tags("curated")["round-1"]["version"]
+
+    # A planted bad batch of scores (p outside [0, 1]) must block round 2's publish.
+    bad = pa.Table.from_pylist(
+        [dict(run_id="planted", pair_id="deadbeef" * 4, reward_chosen=3.0, reward_rejected=0.0, margin=3.0, p=1.7,
+              scored_at=datetime.now(UTC))],
+        schema=RM_SCORES,
+    )  # fmt: skip
+    lake.append("rm_scores", bad, "planted bad batch")
+    blocked = run_configured_round(lake, _config(2, 1), log=quiet)
+    assert blocked.status == "blocked"
+    assert "rm_scores: expect_column_values_to_be_between(column=p" in blocked.message
+    assert "deadbeef" * 4 in blocked.message
+    assert latest_by_step(lake, 2, 1)["gate"]["status"] == "failed"
+    assert "publish" not in latest_by_step(lake, 2, 1)
+    assert "round-2" not in lake.tags("curated")
+    assert lake.tags("curated")["round-1"]["version"] == round1_version  # the previous tag did not move
+
+    # Remove the bad batch and re-run: only the gate onwards runs again.
+    with lake.transaction("remove planted batch") as txn:
+        txn.delete("rm_scores", "run_id = 'planted'")
+    resumed = run_configured_round(lake, _config(2, 1), log=quiet)
+    assert resumed.status == "done", resumed.message
+    assert resumed.ran == ["gate", "publish", "report"] and "silver_rm" in resumed.resumed
+    assert "round-2" in lake.tags("curated")
+
+    final = run_configured_round(lake, _config(3, 2), log=quiet)
+    assert final.status == "done", final.message
+    steps = latest_by_step(lake, 3, 2)
+    assert [
+        steps[s]["status"] for s in ("gold_rm", "best_rm", "score_pool", "triage", "dbt_build", "gate", "publish")
+    ] == ["done"] * 7
+    assert "round-3" in lake.tags("curated") and "round-3" in lake.tags("flipped")
+    kept, flipped = lake.dataset("curated", "round-3").count_rows(), lake.dataset("flipped", "round-3").count_rows()
+    counts = json.loads(steps["publish"]["counts"])
+    assert counts["kept"] == kept and counts["flipped"] == flipped and counts["in"] >= kept + flipped > 0
+    report = (lake.root / "_reports" / "round-3" / "report.html").read_text()
+    assert report.count("<svg") == 6 and "round-3" in report
