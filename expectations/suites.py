@@ -71,7 +71,7 @@ def pairs_suite() -> SuiteSpec:
             Check(g.ExpectColumnValuesToBeInSet(column="is_identical", value_set=[False])),
             Check(
                 g.ExpectColumnValuesToBeInSet(
-                    column="label_origin", value_set=["human", "model", "unknown"], mostly=0.99
+                    column="label_origin", value_set=["human", "model", "unknown", "synthetic"], mostly=0.99
                 )
             ),
             Check(
