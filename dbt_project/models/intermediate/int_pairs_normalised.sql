@@ -6,16 +6,8 @@ pairs as (
     select * from {{ ref('stg_lake__pairs') }}
 ),
 
-first_sightings as (
-    -- The lake holds one row per pair_id; should a table hold more, the first sighting wins.
-    select
-        *,
-        count(*) over (partition by pair_id) as n_rows
-    from pairs
-    qualify row_number() over (partition by pair_id order by ingested_at, source, source_file, source_row) = 1
-),
-
 hashed as (
+    -- A streaming projection: the texts become hashes before any window or join sees them.
     select
         pair_id,
         prompt_id,
@@ -24,8 +16,9 @@ hashed as (
         source_category,
         label_origin,
         source,
+        source_file,
+        source_row,
         ingested_at,
-        n_rows,
         hash({{ normalise_text("array_to_string(list_transform(conversation, t -> t.role || ': ' || t.content), chr(10))") }}) as conversation_hash,
         hash({{ normalise_text('chosen') }}) as chosen_hash,
         hash({{ normalise_text('rejected') }}) as rejected_hash,
@@ -33,7 +26,16 @@ hashed as (
         length(trim(rejected)) as rejected_chars,
         right(rtrim(chosen), 1) as chosen_last_char,
         list_filter(conversation, t -> t.role = 'user')[1].content as first_prompt
-    from first_sightings
+    from pairs
+),
+
+first_sightings as (
+    -- The lake holds one row per pair_id; should a table hold more, the first sighting wins.
+    select
+        * exclude (source_file, source_row),
+        count(*) over (partition by pair_id) as n_rows
+    from hashed
+    qualify row_number() over (partition by pair_id order by ingested_at, source, source_file, source_row) = 1
 ),
 
 final as (
@@ -42,7 +44,7 @@ final as (
         hash(conversation_hash, chosen_hash, rejected_hash) as dedup_key,
         hash(conversation_hash, least(chosen_hash, rejected_hash), greatest(chosen_hash, rejected_hash)) as pairset_key,
         chosen_hash < rejected_hash as orientation
-    from hashed
+    from first_sightings
 )
 
 select * from final
