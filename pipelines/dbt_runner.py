@@ -97,6 +97,13 @@ def _close_duckdb() -> None:
             DuckDBConnectionManager._ENV = None
 
 
+def _resolve(lake: Lake, lake_at: dict[str, Any]) -> dict[str, Any]:
+    """Tags and numbers given for source tables become version numbers (what publish re-reads)."""
+    if not isinstance(lake_at, dict):
+        raise ValueError(f"var lake_at must map table names to versions or tags, got {lake_at!r}")
+    return {t: (lake.dataset(t, v).version if t in SOURCE_TABLES else v) for t, v in lake_at.items()}
+
+
 def _summarise(result: Any) -> tuple[list[str], dict[str, int]]:
     failures: list[str] = []
     counts: dict[str, int] = {}
@@ -123,9 +130,8 @@ def run_dbt(
 
     if stage not in (1, 2):
         raise ValueError(f"stage must be 1 or 2, got {stage!r}")
-    versions = pinned_versions(lake)
     user_vars = dict(vars or {})
-    lake_at = {**versions, **user_vars.pop("lake_at", {})}
+    lake_at = {**pinned_versions(lake), **_resolve(lake, user_vars.pop("lake_at", None) or {})}
     all_vars = {**user_vars, "round": int(round), "stage": int(stage), "lake_at": lake_at}
     target = dbt_dir(lake) / "target"
     target.mkdir(parents=True, exist_ok=True)
@@ -164,7 +170,7 @@ def run_dbt(
         stage=int(stage),
         success=bool(res.success) and not failures,
         vars=all_vars,
-        versions={k: int(v) for k, v in lake_at.items() if isinstance(v, int)},
+        versions={k: v for k, v in lake_at.items() if isinstance(v, int)},
         duckdb_path=str(duckdb_path(lake)),
         target_path=str(target),
         failures=failures,

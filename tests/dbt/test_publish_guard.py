@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -39,3 +40,17 @@ def test_failing_build_publishes_nothing(lake: Lake) -> None:
         publish(lake, 2)
     assert lake.version("curated") == before
     assert "round-1" not in lake.tags("curated")
+
+
+def test_sources_read_the_version_or_tag_given_in_lake_at(lake: Lake) -> None:
+    lake.append("pairs", pairs_table([pair_row("Hi?", "Hello!", "Go away.")]))
+    lake.tag("pairs", "before-second")
+    lake.append("pairs", pairs_table([pair_row("Bye?", "Goodbye!", "Whatever.")]))
+    result = dbt_runner.build(lake, round=1, vars={"lake_at": {"pairs": "before-second"}})
+    assert result.success, result.failures
+    assert result.versions["pairs"] == lake.dataset("pairs", "before-second").version
+    con = duckdb.connect(result.duckdb_path, read_only=True)
+    try:
+        assert con.sql("select count(*) from curated_pairs").fetchone() == (1,)
+    finally:
+        con.close()
