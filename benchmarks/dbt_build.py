@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -355,6 +356,9 @@ def bench(n: int, threads: int, workdir: Path) -> dict[str, object]:
         "threads": threads,
         "setup_s": round(setup, 2),
         "dbt_build_s": round(dbt_wall, 2),
+        "dbt_nodes_s": round(
+            json.loads((Path(result.target_path) / "run_results.json").read_text())["elapsed_time"], 2
+        ),
         "hand_sql_s": round(hand_wall, 2),
         "ratio": round(dbt_wall / hand_wall, 2),
         "decisions": dbt_counts,
@@ -373,6 +377,7 @@ def main() -> int:
     results = []
     for n in args.sizes:
         row = bench(n, args.threads, workdir)
+        row["loadavg_1m"] = round(os.getloadavg()[0], 1)
         print(json.dumps(row), flush=True)
         results.append(row)
     if args.out:
