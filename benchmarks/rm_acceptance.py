@@ -38,7 +38,7 @@ def checkable(args: argparse.Namespace) -> dict:
                 for i, p in enumerate(pairs)]  # fmt: skip
     train, val = split_holdout(examples, 0.2, args.seed)
     cfg = train_config("cpu", out=args.out, max_length=128, batch_size=16, epochs=args.epochs, lr=args.lr,
-                       eval_every=10**9, seed=args.seed, torch_threads=args.threads)  # fmt: skip
+                       eval_every=args.eval_every, seed=args.seed, torch_threads=args.threads)  # fmt: skip
     result = train_examples(cfg, train, val, {"source": "synth-checkable", "n": len(pairs)})
     return {"bench": "checkable", "n_train": result.n_train, "n_heldout": result.n_val,
             "heldout_accuracy": result.gold_accuracy, "seconds": round(result.train_seconds, 1)}  # fmt: skip
@@ -79,6 +79,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="hh: use at most this many pairs (0: all)")
     ap.add_argument("--epochs", type=float, default=2.0, help="checkable: epochs")
     ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--eval-every", type=int, default=20, help="checkable: held-out accuracy every N steps")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None)
