@@ -105,13 +105,15 @@ class TakeLabels(Step):
 
 
 def previous_kept_fraction(ctx: RoundContext) -> float | None:
-    """The kept fraction the previous round published (from its step record), if any."""
-    if ctx.round <= 1:
-        return None
+    """The kept fraction the latest earlier round of the same stage published (from its step record).
+
+    Stages apply different rules (Stage 2 flips what Stage 1 keeps), so a Stage-2 round is
+    bounded by the previous Stage-2 round, not by the last Stage-1 one.
+    """
     from pipelines.rounds.runner import step_records
 
-    for row in reversed(step_records(ctx.lake, ctx.round - 1)):
-        if row["step"] == "publish" and row["status"] == "done":
+    for row in reversed(step_records(ctx.lake, stage=ctx.stage)):
+        if row["round"] < ctx.round and row["step"] == "publish" and row["status"] == "done":
             return json.loads(row["facts"] or "{}").get("kept_fraction")
     return None
 
