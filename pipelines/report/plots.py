@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 SIZE = (6.4, 3.2)
-KEPT, DROPPED, RAW = "#2b7a3d", "#b23b3b", "#7a7a7a"
+KEPT, DROPPED, RAW, AGREE = "#2b7a3d", "#b23b3b", "#7a7a7a", "#3b6fb2"
 
 
 def _plt() -> Any:
@@ -42,6 +42,15 @@ def _empty(ax: Any, what: str) -> None:
     ax.set_yticks([])
 
 
+def _funnel_colour(label: str) -> str:
+    if label in ("kept", "keep"):
+        return KEPT
+    if label in ("in", "pool"):
+        return RAW
+    # Evidence that agrees with the label is not a loss: show it apart from drop reasons.
+    return AGREE if label.endswith("_agree") else DROPPED
+
+
 def funnel(rows: Sequence[dict[str, Any]]) -> str:
     """Horizontal bars: pairs in, each drop reason, kept, flipped."""
     plt = _plt()
@@ -51,7 +60,7 @@ def funnel(rows: Sequence[dict[str, Any]]) -> str:
         return _svg(fig)
     labels = [r["reason"] for r in rows][::-1]
     values = [r["n"] for r in rows][::-1]
-    colours = [KEPT if lab in ("kept", "keep") else RAW if lab in ("in", "pool") else DROPPED for lab in labels]
+    colours = [_funnel_colour(lab) for lab in labels]
     ax.barh(labels, values, color=colours)
     for y, v in enumerate(values):
         ax.text(v, y, f" {v:,}", va="center")
@@ -90,7 +99,7 @@ def margin_histograms(kept: Sequence[float], dropped: Sequence[float]) -> str:
     lo, hi = min(values), max(values)
     bins = 30 if hi > lo else 1
     ax.hist(kept, bins=bins, range=(lo, hi), alpha=0.6, color=KEPT, label=f"kept ({len(kept)})")
-    ax.hist(dropped, bins=bins, range=(lo, hi), alpha=0.6, color=DROPPED, label=f"dropped ({len(dropped)})")
+    ax.hist(dropped, bins=bins, range=(lo, hi), alpha=0.6, color=DROPPED, label=f"dropped or flipped ({len(dropped)})")
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("RM margin r(chosen) - r(rejected)")
     ax.set_ylabel("pairs")
