@@ -34,7 +34,7 @@ class DemoConfig:
     """The demo's knobs (defaults fit 2 CPU cores in well under 15 minutes)."""
 
     data: Path = field(default=Path("data"), metadata={"help": "the sample data folder of the repo"})
-    per_split: int = field(default=500, metadata={"help": "hh-rlhf rows taken from each test split"})
+    per_split: int = field(default=250, metadata={"help": "hh-rlhf rows taken from each test split"})
     stage1_rounds: int = field(default=2, metadata={"help": "Stage-1 rounds before the Stage-2 round"})
     rm_max_steps: int = field(default=30, metadata={"help": "optimizer steps per reward model"})
     rm_limit: int = field(default=1000, metadata={"help": "training pairs read per reward model"})
