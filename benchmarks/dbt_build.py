@@ -255,10 +255,10 @@ runs as (
     qualify row_number() over (partition by role order by created_at desc, run_id desc) = 1
 ),
 rm as (
-    select pair_id, max(margin) filter (where role = 'gold') as gm, max(margin) filter (where role = 'best') as bm
-    from (select runs.role, s.pair_id, s.margin from rm_scores s join runs using (run_id)
-          qualify row_number() over (partition by s.run_id, s.pair_id order by s.scored_at desc) = 1)
-    group by pair_id
+    select s.pair_id, arg_max(s.margin, s.scored_at) filter (where runs.role = 'gold') as gm,
+        arg_max(s.margin, s.scored_at) filter (where runs.role = 'best') as bm
+    from rm_scores s join runs using (run_id)
+    group by s.pair_id
 ),
 sig as (
     select k.pair_id, k.source, coalesce(attr.task_category, lower(k.category), 'unknown') as task_category,

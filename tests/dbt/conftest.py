@@ -17,6 +17,7 @@ from lake.schemas import (
     JUDGE_GATES,
     JUDGE_LABELS,
     NEIGHBOURS,
+    PRECHECKS,
     RM_RUNS,
     RM_SCORES,
 )
@@ -66,6 +67,7 @@ def _pairs() -> dict[str, dict[str, Any]]:
         "s2_flip": pair_row("Capital of Spain?", "Barcelona.", "Madrid."),
         "s2_keep_judge": pair_row("Capital of Japan?", "Tokyo.", "Kyoto."),
         "s2_missing": pair_row("Capital of Peru?", "Lima.", "Cusco."),
+        "precheck_no": pair_row("What is 7 times 8?", "54", "56"),
     }
     for i, row in enumerate(p.values()):
         row["ingested_at"] = T0 + timedelta(seconds=i)
@@ -147,6 +149,11 @@ def build_crafted_lake(lake: Lake) -> dict[str, str]:
     ]  # fmt: skip
     bench = [{"benchmark": "storybench", "prompt_id": "b1", "prompt": BENCH, "source_file": "bench.jsonl",
               "source_row": 0, "ingest_batch_id": "b", "ingested_at": T0}]  # fmt: skip
+    prechecks = [
+        {"pair_id": ids["precheck_no"], "side": side, "is_correct": ok, "rationale": None, "model": "m",
+         "template_version": "v1", "checked_at": T0}
+        for side, ok in (("chosen", False), ("rejected", True))
+    ]  # fmt: skip
     with lake.transaction("crafted lake") as txn:
         txn.append("pairs", pairs_table(pairs.values()))
         txn.append("benchmark_prompts", pa.Table.from_pylist(bench, schema=BENCHMARK_PROMPTS))
@@ -157,6 +164,7 @@ def build_crafted_lake(lake: Lake) -> dict[str, str]:
         txn.append("judge_labels", pa.Table.from_pylist(votes, schema=JUDGE_LABELS))
         txn.append("rm_runs", pa.Table.from_pylist(runs, schema=RM_RUNS))
         txn.append("rm_scores", pa.Table.from_pylist(scores, schema=RM_SCORES))
+        txn.append("prechecks", pa.Table.from_pylist(prechecks, schema=PRECHECKS))
     return ids
 
 

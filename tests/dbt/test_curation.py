@@ -98,6 +98,8 @@ def test_stage1_label_consistency(round1: tuple) -> None:
     # an untrusted judge's votes do not count
     assert rows["untrusted_no"]["decision"] == "keep"
     assert rows["untrusted_no"]["judge_status"] == "missing"
+    # an LLM pre-check found the chosen answer wrong and the rejected one right
+    assert (rows["precheck_no"]["decision"], rows["precheck_no"]["reasons"]) == ("drop", ["precheck_disagree"])
     # Stage 1: the gold RM disagreeing is enough to hold a pair back
     assert rows["s2_flip"]["decision"] == "drop"
     assert "gold_rm_disagree" in rows["s2_flip"]["reasons"]

@@ -10,22 +10,17 @@ scores as (
     select * from {{ ref('stg_lake__rm_scores') }}
 ),
 
-latest_scores as (
-    select selected.rm_role, scores.pair_id, scores.margin, scores.p
+pivoted as (
+    -- One aggregation instead of a window: the latest score of each run wins (arg_max by scored_at).
+    select
+        scores.pair_id,
+        arg_max(scores.margin, scores.scored_at) filter (where selected.rm_role = 'gold') as gold_rm_margin,
+        arg_max(scores.p, scores.scored_at) filter (where selected.rm_role = 'gold') as gold_rm_p,
+        arg_max(scores.margin, scores.scored_at) filter (where selected.rm_role = 'best') as best_rm_margin,
+        arg_max(scores.p, scores.scored_at) filter (where selected.rm_role = 'best') as best_rm_p
     from scores
     inner join selected using (run_id)
-    qualify row_number() over (partition by scores.run_id, scores.pair_id order by scores.scored_at desc) = 1
-),
-
-pivoted as (
-    select
-        pair_id,
-        max(margin) filter (where rm_role = 'gold') as gold_rm_margin,
-        max(p) filter (where rm_role = 'gold') as gold_rm_p,
-        max(margin) filter (where rm_role = 'best') as best_rm_margin,
-        max(p) filter (where rm_role = 'best') as best_rm_p
-    from latest_scores
-    group by pair_id
+    group by scores.pair_id
 ),
 
 final as (

@@ -1,5 +1,5 @@
 -- Every curation signal of a pair in one row: pre-filter flags and the agreement status of
--- each label source (agree | disagree | uncertain | missing; humans also: discarded).
+-- each label source and of the pre-checks (agree | disagree | uncertain | missing; humans also: discarded).
 with
 
 pairs as (select * from {{ ref('int_pairs_normalised') }}),
@@ -12,6 +12,7 @@ attributes as (select * from {{ ref('int_pairs_attributes_filtered') }}),
 humans as (select * from {{ ref('int_human_labels_aggregated') }}),
 judges as (select * from {{ ref('int_judge_votes_aggregated') }}),
 margins as (select * from {{ ref('int_pairs_rm_margins') }}),
+prechecks as (select * from {{ ref('int_pairs_prechecked') }}),
 
 final as (
     select
@@ -46,7 +47,8 @@ final as (
         coalesce(margins.gold_rm_status, 'missing') as gold_rm_status,
         margins.gold_rm_margin,
         coalesce(margins.best_rm_status, 'missing') as best_rm_status,
-        margins.best_rm_margin
+        margins.best_rm_margin,
+        coalesce(prechecks.precheck_status, 'missing') as precheck_status
     from pairs
     left join duplicates using (pair_id)
     left join conflicts using (pair_id)
@@ -57,6 +59,7 @@ final as (
     left join humans using (pair_id)
     left join judges using (pair_id)
     left join margins using (pair_id)
+    left join prechecks using (pair_id)
 )
 
 select * from final

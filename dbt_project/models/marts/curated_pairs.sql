@@ -30,7 +30,8 @@ filtered as (
             case when human_status in ('agree', 'disagree', 'uncertain') then 'human_' || human_status end,
             case when judge_status <> 'missing' then 'judges_' || judge_status end,
             case when gold_rm_status <> 'missing' or {{ var('stage') }} = 2 then 'gold_rm_' || gold_rm_status end,
-            case when best_rm_status <> 'missing' then 'best_rm_' || best_rm_status end
+            case when best_rm_status <> 'missing' then 'best_rm_' || best_rm_status end,
+            case when precheck_status <> 'missing' then 'precheck_' || precheck_status end
         ], r -> r is not null) as evidence_reasons
     from signals
 ),
@@ -44,7 +45,7 @@ decided as (
             when human_status = 'disagree' then 'flip'
             when human_status = 'uncertain' then 'drop'
             {%- if var('stage') | int == 1 %}
-            when 'disagree' in (judge_status, gold_rm_status, best_rm_status) then '{{ var("stage1_on_disagreement") }}'
+            when 'disagree' in (judge_status, gold_rm_status, best_rm_status, precheck_status) then '{{ var("stage1_on_disagreement") }}'
             else 'keep'
             {%- else %}
             when gold_rm_status = 'missing' then '{{ var("stage2_missing_gold_rm") }}'
@@ -90,6 +91,7 @@ final as (
         judge_status,
         gold_rm_status,
         best_rm_status,
+        precheck_status,
         gold_rm_margin,
         best_rm_margin
     from decided
