@@ -40,8 +40,22 @@ def checkable(args: argparse.Namespace) -> dict:
     cfg = train_config("cpu", out=args.out, max_length=128, batch_size=16, epochs=args.epochs, lr=args.lr,
                        eval_every=args.eval_every, seed=args.seed, torch_threads=args.threads)  # fmt: skip
     result = train_examples(cfg, train, val, {"source": "synth-checkable", "n": len(pairs)})
+    per_kind = heldout_by_category(args.out, val)
     return {"bench": "checkable", "n_train": result.n_train, "n_heldout": result.n_val,
-            "heldout_accuracy": result.gold_accuracy, "seconds": round(result.train_seconds, 1)}  # fmt: skip
+            "heldout_accuracy": result.gold_accuracy, "seconds": round(result.train_seconds, 1),
+            "heldout_accuracy_by_kind": per_kind}  # fmt: skip
+
+
+def heldout_by_category(run_dir, val) -> dict:
+    """Held-out accuracy per category with the kept (best) checkpoint."""
+    from rm.benchmarks_formats import BenchItem
+    from rm.evaluate import evaluate_items
+    from rm.inference import load_run
+
+    model, tok, cfg = load_run(run_dir, "cpu")
+    items = [BenchItem("pair", e.conversation, [e.chosen, e.rejected], e.category or "all") for e in val]
+    rows = evaluate_items(model, tok, items, int(cfg["max_length"]))
+    return {r["subset"]: round(r["value"], 4) for r in rows if r["metric"] == "accuracy"}
 
 
 def hh(args: argparse.Namespace) -> dict:
