@@ -182,9 +182,11 @@ def run_dbt(
     return result
 
 
-def build(lake: Lake, round: int, stage: int = 1, vars: dict[str, Any] | None = None) -> BuildResult:
-    """``dbt build`` (seeds, models, tests, unit tests) for one round."""
-    return run_dbt(lake, "build", round=round, stage=stage, vars=vars)
+def build(
+    lake: Lake, round: int, stage: int = 1, vars: dict[str, Any] | None = None, quiet: bool = False
+) -> BuildResult:
+    """``dbt build`` (seeds, models, tests, unit tests) for one round; ``quiet`` prints errors only."""
+    return run_dbt(lake, "build", round=round, stage=stage, vars=vars, extra_args=["--quiet"] if quiet else None)
 
 
 def docs_generate(lake: Lake, round: int = 1) -> Path:

@@ -12,7 +12,9 @@ Safe to re-run on the same lake: ingest adds nothing twice and finished rounds a
 from __future__ import annotations
 
 import gzip
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -38,6 +40,15 @@ class DemoConfig:
     stage1_rounds: int = field(default=2, metadata={"help": "Stage-1 rounds before the Stage-2 round"})
     rm_max_steps: int = field(default=30, metadata={"help": "optimizer steps per reward model"})
     rm_limit: int = field(default=1000, metadata={"help": "training pairs read per reward model"})
+    local_llm: bool = field(
+        default=True,
+        metadata={
+            "help": "serve SmolLM2-135M with llama.cpp (the llm-cpu extra) as the LLM backend, to show the "
+            "attribute path and the judge gate on a real model; without the extra, LLM steps are skipped"
+        },
+    )
+    llm_attributes: int = field(default=4, metadata={"help": "pairs annotated with attributes per round (LLM cost)"})
+    llm_gate_gold: int = field(default=10, metadata={"help": "gold pairs each judge is measured on (both orders)"})
 
 
 def _say(out: TextIO, text: str) -> None:
@@ -84,7 +95,23 @@ def ingest_samples(lake: Lake, cfg: DemoConfig, out: TextIO) -> None:
                   f"duplicate {rep.n_duplicate:>4}  quarantined {rep.n_quarantined:>3}")  # fmt: skip
 
 
-def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO) -> dict[int, str]:
+def start_llm(cfg: DemoConfig, out: TextIO) -> tuple[str | None, Callable[[], None]]:
+    """Start the local SmolLM2 server when asked and installed; (base_url or None, stop)."""
+    if not cfg.local_llm or os.environ.get("OPENAI_BASE_URL"):
+        return None, lambda: None
+    from pipelines.annotate.local import local_llm_available, start_local_llm
+
+    reason = local_llm_available()
+    if reason:
+        _say(out, f"  no local LLM ({reason}): attribute and judge steps will be skipped")
+        return None, lambda: None
+    base_url, stop = start_local_llm()
+    _say(out, f"  local LLM: SmolLM2-135M-Instruct via llama.cpp at {base_url} (a real model, and a useless judge:")
+    _say(out, "  the judge gate on gold must reject it, and then no LLM votes are used)")
+    return base_url, stop
+
+
+def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO, llm_url: str | None = None) -> dict[int, str]:
     from pipelines.rounds.config import RoundConfig
     from pipelines.rounds.plan import run_configured_round
 
@@ -93,7 +120,16 @@ def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO) -> dict[int, str]:
     for rnd, stage in plan:
         t0 = time.perf_counter()
         _say(out, f"\n== round {rnd} (stage {stage}) ==")
-        rc = RoundConfig(round=rnd, stage=stage, rm_max_steps=cfg.rm_max_steps, rm_limit=cfg.rm_limit)
+        rc = RoundConfig(
+            round=rnd,
+            stage=stage,
+            rm_max_steps=cfg.rm_max_steps,
+            rm_limit=cfg.rm_limit,
+            judge_base_url=llm_url,
+            judge_samples=1,
+            judge_gold=cfg.llm_gate_gold,
+            attributes_limit=cfg.llm_attributes,
+        )
         outcome = run_configured_round(lake, rc, log=lambda m: _say(out, "  " + m))
         status[rnd] = outcome.status
         _say(out, f"  round {rnd}: {outcome.status} in {time.perf_counter() - t0:.0f} s")
@@ -101,6 +137,21 @@ def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO) -> dict[int, str]:
             _say(out, "  " + outcome.message.replace("\n", "\n  "))
             break
     return status
+
+
+def show_gates(lake: Lake, out: TextIO) -> None:
+    """What the judge gate decided, per model and round."""
+    gates = lake.dataset("judge_gates").to_table().to_pylist()
+    if not gates:
+        return
+    _say(out, "\n== judge gate (accuracy on gold in both orders) ==")
+    for g in gates:
+        verdict = "trusted" if g["is_trusted"] else "REJECTED"
+        _say(
+            out,
+            f"  round {g['round']} {g['model']}: accuracy {g['accuracy']:.2f} on {g['n_gold']} gold pairs, "
+            f"first-shown share {g['position_bias']:.2f} -> {verdict} (threshold {g['threshold']:.2f})",
+        )
 
 
 def show_sql(lake: Lake, out: TextIO) -> None:
@@ -124,7 +175,13 @@ def run_demo(lake: Lake, cfg: DemoConfig, out: TextIO) -> int:
     seeded = import_original(lake, "pandalm", round=0)
     _say(out, f"  gold seed: {seeded.get('imported', 0)} PandaLM annotator labels imported "
               f"({seeded.get('already_imported', 0)} already there)")  # fmt: skip
-    status = run_rounds(lake, cfg, out)
+    _say(out, "\n== LLM backend ==")
+    llm_url, stop_llm = start_llm(cfg, out)
+    try:
+        status = run_rounds(lake, cfg, out, llm_url)
+    finally:
+        stop_llm()
+    show_gates(lake, out)
     show_sql(lake, out)
     last = max(status)
     from pipelines.report.collect import report_dir

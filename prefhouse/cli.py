@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # one line per HTTP request drowns the progress output
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     from lake import LakeError
 
     try:

@@ -36,6 +36,12 @@ class RoundConfig:
     judge_base_url: str | None = field(
         default=None, metadata=_h("OpenAI-compatible endpoint (default: $OPENAI_BASE_URL); none: judging skipped")
     )
+    judge_samples: int = field(default=3, metadata=_h("votes per judge model per pair (self-consistency)"))
+    judge_gold: int = field(default=200, metadata=_h("measure each judge on at most N gold pairs (both orders)"))
+    judge_limit: int | None = field(default=None, metadata=_h("judge at most N queued pairs per round"))
+    attributes_limit: int | None = field(
+        default=None, metadata=_h("annotate at most N pairs with preference attributes per round (LLM cost)")
+    )
     gate: bool = field(default=True, metadata=_h("run the quality gate before publishing (a failure blocks publish)"))
     kept_tolerance: float = field(
         default=0.25, metadata=_h("gate: largest allowed change of the kept fraction against the previous round")

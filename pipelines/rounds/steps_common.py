@@ -44,7 +44,8 @@ class Attributes(Step):
             return StepResult(status="skipped", message=NO_BACKEND)
         from pipelines.annotate import AttributesConfig, annotate_attributes
 
-        report = annotate_attributes(ctx.lake, backend, AttributesConfig())
+        limit = getattr(ctx.config, "attributes_limit", None)
+        report = annotate_attributes(ctx.lake, backend, AttributesConfig(limit=limit))
         counts = {k: v for k, v in report.items() if isinstance(v, (int, float))}
         return StepResult(counts=counts)
 
@@ -75,7 +76,11 @@ class Judge(Step):
             return StepResult(status="skipped", message=f"nothing queued in round {ctx.round}")
         from pipelines.annotate import GateConfig, JudgeConfig, judge_queue
 
-        report = judge_queue(ctx.lake, [backend], JudgeConfig(round=ctx.round), GateConfig())
+        cfg = ctx.config
+        judge_cfg = JudgeConfig(
+            round=ctx.round, samples=getattr(cfg, "judge_samples", 3), limit=getattr(cfg, "judge_limit", None)
+        )
+        report = judge_queue(ctx.lake, [backend], judge_cfg, GateConfig(max_gold=getattr(cfg, "judge_gold", 200)))
         counts = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         return StepResult(
             counts=counts, facts={"trusted_judges": report.get("trusted_models", [])}, message=report.get("message", "")

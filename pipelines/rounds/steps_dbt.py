@@ -32,7 +32,7 @@ class DbtBuild(Step):
     def run(self, ctx: RoundContext) -> StepResult:
         from pipelines.dbt_runner import build
 
-        result = build(ctx.lake, ctx.round, ctx.stage, vars=dbt_vars(ctx))
+        result = build(ctx.lake, ctx.round, ctx.stage, vars=dbt_vars(ctx), quiet=True)
         if not result.success:
             raise GateBlocked("dbt build failed: " + "; ".join(result.failures[:10]))
         return StepResult(
