@@ -72,20 +72,23 @@ def _details(row: Mapping[str, Any]) -> dict[str, Any] | None:
     return details or None
 
 
+def flat_item(i: int, row: Mapping[str, Any] | Rejected, label_origin: str | None) -> RawPair | Rejected:
+    """One flat row as a pair or a rejected row (the row path; :mod:`fastflat` mirrors it in bulk)."""
+    if isinstance(row, Rejected):
+        return row
+    absent = missing(row, ("prompt", "chosen", "rejected"))
+    if absent:
+        return reject(i, "missing_field", f"missing {', '.join(absent)}", row)
+    category = row.get("subset") or row.get("category") or row.get("source")
+    return conversation_pair(
+        i, row, row["prompt"], row["chosen"], row["rejected"],
+        category=category, label_origin=label_origin, label_details=_details(row),
+    )  # fmt: skip
+
+
 def read_flat(path: Path, label_origin: str | None = "unknown", **_: Any) -> Iterator[RawPair | Rejected]:
     for i, row in iter_rows(path):
-        if isinstance(row, Rejected):
-            yield row
-            continue
-        absent = missing(row, ("prompt", "chosen", "rejected"))
-        if absent:
-            yield reject(i, "missing_field", f"missing {', '.join(absent)}", row)
-            continue
-        category = row.get("subset") or row.get("category") or row.get("source")
-        yield conversation_pair(
-            i, row, row["prompt"], row["chosen"], row["rejected"],
-            category=category, label_origin=label_origin, label_details=_details(row),
-        )  # fmt: skip
+        yield flat_item(i, row, label_origin)
 
 
 def read_trl(path: Path, label_origin: str | None = "unknown", **_: Any) -> Iterator[RawPair | Rejected]:

@@ -43,7 +43,7 @@ def suffix(path: Path) -> str:
     return Path(name).suffix
 
 
-def _blocks(fh: IO[bytes], size: int) -> Iterator[bytes]:
+def line_blocks(fh: IO[bytes], size: int) -> Iterator[bytes]:
     """Chunks of whole lines."""
     rest = b""
     while True:
@@ -61,7 +61,7 @@ def _blocks(fh: IO[bytes], size: int) -> Iterator[bytes]:
         yield rest if rest.endswith(b"\n") else rest + b"\n"
 
 
-def _parse_block(block: bytes) -> list[dict[str, Any]] | None:
+def parse_block_table(block: bytes) -> pa.Table | None:
     """Parse a block with pyarrow; None when it must go line by line (so positions stay exact)."""
     n_lines = block.count(b"\n")
     if b"\n\n" in block or block.startswith(b"\n") or b"\n\r\n" in block:
@@ -72,13 +72,18 @@ def _parse_block(block: bytes) -> list[dict[str, Any]] | None:
         return None
     if table.num_rows != n_lines or "timestamp" in str(table.schema):
         return None  # pyarrow turns ISO-date strings into timestamps: keep the text exact instead
+    return table
+
+
+def table_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows of a parsed block as dicts (every column in every row, null where a key was absent)."""
     columns = {name: table.column(name).to_pylist() for name in table.column_names}
     names = list(columns)
     # pyarrow fills keys missing in some rows with null; that matches dict.get() for readers.
     return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
-def _parse_lines(block: bytes, start: int) -> Iterator[Row]:
+def parse_lines(block: bytes, start: int) -> Iterator[Row]:
     for i, line in enumerate(block.split(b"\n")[:-1]):
         try:
             row = json.loads(line)
@@ -91,16 +96,16 @@ def _parse_lines(block: bytes, start: int) -> Iterator[Row]:
         yield start + i, row
 
 
-def iter_jsonl(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[Row]:
+def iter_jsonl(path: Path, block_bytes: int | None = None) -> Iterator[Row]:
     """Rows of a JSON-lines file (``.gz`` decompressed on the fly); row index = line number."""
     start = 0
     with open_binary(path) as fh:
-        for block in _blocks(fh, block_bytes):
-            rows = _parse_block(block)
-            if rows is None:
-                yield from _parse_lines(block, start)
+        for block in line_blocks(fh, block_bytes or BLOCK_BYTES):
+            table = parse_block_table(block)
+            if table is None:
+                yield from parse_lines(block, start)
             else:
-                for i, row in enumerate(rows):
+                for i, row in enumerate(table_rows(table)):
                     yield start + i, row
             start += block.count(b"\n")
 

@@ -13,6 +13,7 @@ Re-running on the same file adds nothing: a known pair is a duplicate, a known
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -28,12 +29,17 @@ import pyarrow.compute as pc
 from lake import Lake
 from lake.schemas import BENCHMARK_PROMPTS, INGEST_BATCHES, PAIR_SOURCES, PAIRS, QUARANTINE
 from pipelines.ingest.batches import PAIR_COLUMNS, Columns, pairs_batch, small_table
+from pipelines.ingest.blockrows import pairs_rows, sighting_rows
+from pipelines.ingest.fastflat import FlatBlock
+from pipelines.ingest.fastflat import iter_flat as read_flat_fast
 from pipelines.ingest.formats import detect_format, read_file
 from pipelines.ingest.hashing import conversation_key, ids_for
 from pipelines.ingest.model import RawPair, Rejected
-from pipelines.ingest.sources import suffix
+from pipelines.ingest.sources import BLOCK_BYTES, suffix
 
 BATCH_ROWS = 8192
+# processes for the fast path on big files (PREFHOUSE_INGEST_WORKERS=1: all in this process)
+WORKERS = int(os.environ.get("PREFHOUSE_INGEST_WORKERS", min(4, os.cpu_count() or 1)))
 SIGHTING_COLUMNS = tuple(PAIR_SOURCES.names)
 QUARANTINE_COLUMNS = tuple(QUARANTINE.names)
 EXTENSIONS = (".jsonl", ".json", ".csv", ".parquet")
@@ -90,16 +96,22 @@ class _Run:
     """State of one ingest: counters, the known keys, and the rows to write."""
 
     def __init__(self, lake: Lake, files: list[Path], fmt: str, source: str | None, as_benchmark: bool,
-                 options: Mapping[str, Any], progress: Callable[[int], None] | None) -> None:  # fmt: skip
-        self.lake, self.files, self.fmt, self.source = lake, files, fmt, source
+                 options: Mapping[str, Any], progress: Callable[[int], None] | None,
+                 fast: bool = True) -> None:  # fmt: skip
+        self.lake, self.files, self.fmt, self.source, self.fast = lake, files, fmt, source, fast
         self.as_benchmark, self.options, self.progress = as_benchmark, dict(options), progress
         self.batch_id = "ingest-" + uuid.uuid4().hex[:16]
         self.now = datetime.now(UTC)
         self.report = IngestReport(batch_id=self.batch_id)
         self.reasons: Counter[str] = Counter()
+        origin = self.options.get("label_origin")
+        self._origin = "unknown" if origin is None else origin  # read_flat's default
         names = [str(f.resolve()) for f in files]
         self.known_sightings = _keys(lake, "pair_sources", ["pair_id", "source_file", "source_row"], names)
         self.known_quarantine = _keys(lake, "quarantine", ["source_file", "source_row", "reason"], names)
+        # a file read once in this run and never before cannot repeat a (pair, file, row) sighting
+        counts = Counter(names)
+        self.fresh_files = {n for n in names if counts[n] == 1} - {k[1] for k in self.known_sightings}
         if as_benchmark:
             self.known: set[str] = _keys_all(lake, "benchmark_prompts", "prompt_id", source)
         else:
@@ -108,26 +120,53 @@ class _Run:
         self.quarantine: list[pa.Table] = []
         self.benchmark: list[pa.Table] = []
 
-    def items(self) -> Iterator[tuple[Path, str, str, RawPair | Rejected]]:
+    def plan(self) -> Iterator[tuple[Path, str, str, str]]:
+        """(path, resolved name, source, format) of each file, recorded in the report."""
         for path in self.files:
             fmt = detect_format(path) if self.fmt == "auto" and "column_map" not in self.options else self.fmt
             if self.fmt == "auto" and "column_map" in self.options:
                 fmt = "generic"
             source = self.source or default_source(path, fmt)
             self.report.files.append({"path": str(path), "format": fmt, "source": source})
-            fname = str(path.resolve())
+            yield path, str(path.resolve()), source, fmt
+
+    def items(self) -> Iterator[tuple[Path, str, str, RawPair | Rejected]]:
+        for path, fname, source, fmt in self.plan():
             for item in read_file(path, fmt, **self.options):
                 yield path, fname, source, item
+
+    def pair_items(self) -> Iterator[tuple[str, str, RawPair | Rejected | FlatBlock]]:
+        """Like :meth:`items`, but flat JSONL goes through the column-wise fast path."""
+        for path, fname, source, fmt in self.plan():
+            if self.fast and fmt == "flat" and suffix(path) == ".jsonl" and "column_map" not in self.options:
+                origin = self.options.get("label_origin")
+                big = path.stat().st_size > 4 * BLOCK_BYTES  # worth starting worker processes
+                stream = read_flat_fast(path, "unknown" if origin is None else origin, workers=WORKERS if big else 1)
+            else:
+                stream = read_file(path, fmt, **self.options)
+            for item in stream:
+                yield fname, source, item
 
     def pair_batches(self) -> Iterator[pa.RecordBatch]:
         """Consume every input row; yield new ``pairs`` rows in Arrow batches."""
         cols = Columns(PAIR_COLUMNS)
         sight, quar = Columns(SIGHTING_COLUMNS), Columns(QUARANTINE_COLUMNS)
-        for n, (_path, fname, source, item) in enumerate(self.items(), 1):
-            self.report.n_read += 1
-            if isinstance(item, Rejected):
+        reported = 0
+        for fname, source, item in self.pair_items():
+            if isinstance(item, FlatBlock):
+                if len(cols):  # keep the pairs in row order
+                    yield pairs_batch(cols, self.batch_id, self.now)
+                    cols = Columns(PAIR_COLUMNS)
+                self.sightings.append(small_table(sight, PAIR_SOURCES))
+                sight = Columns(SIGHTING_COLUMNS)
+                batch = self._block(quar, fname, source, item)
+                if batch.num_rows:
+                    yield batch
+            elif isinstance(item, Rejected):
+                self.report.n_read += 1
                 self._quarantine(quar, fname, source, item)
             else:
+                self.report.n_read += 1
                 self._pair(cols, sight, fname, source, item)
             if len(cols) >= BATCH_ROWS:
                 yield pairs_batch(cols, self.batch_id, self.now)
@@ -135,8 +174,9 @@ class _Run:
             if len(sight) >= 8 * BATCH_ROWS:
                 self.sightings.append(small_table(sight, PAIR_SOURCES))
                 sight = Columns(SIGHTING_COLUMNS)
-            if self.progress is not None and n % BATCH_ROWS == 0:
-                self.progress(BATCH_ROWS)
+            if self.progress is not None and self.report.n_read - reported >= BATCH_ROWS:
+                self.progress(self.report.n_read - reported)
+                reported = self.report.n_read
         if len(cols):
             yield pairs_batch(cols, self.batch_id, self.now)
         self.sightings.append(small_table(sight, PAIR_SOURCES))
@@ -150,6 +190,31 @@ class _Run:
             return
         self.known_quarantine.add(key)
         quar.add(self.batch_id, source, fname, item.source_row, item.reason, item.detail, item.raw, self.now)
+
+    def _block(self, quar: Columns, fname: str, source: str, blk: FlatBlock) -> pa.RecordBatch:
+        """Count, dedup and record a column-wise block; return its new pairs."""
+        self.report.n_read += blk.n_rows
+        for item in blk.others:
+            self._quarantine(quar, fname, source, item)
+        known, is_new = self.known, []
+        for pid in blk.pair_ids:
+            if pid in known:
+                is_new.append(False)
+            else:
+                known.add(pid)
+                is_new.append(True)
+        n_new = sum(is_new)
+        self.report.n_accepted += n_new
+        self.report.n_duplicate += len(is_new) - n_new
+        if fname in self.fresh_files:
+            new_sighting = [True] * len(is_new)
+        else:
+            keys = [(pid, fname, row) for pid, row in zip(blk.pair_ids, blk.source_row.to_pylist(), strict=True)]
+            new_sighting = [k not in self.known_sightings for k in keys]
+            self.known_sightings.update(keys)
+        meta = {"source": source, "source_file": fname, "ingest_batch_id": self.batch_id}
+        self.sightings.append(sighting_rows(blk, is_new, new_sighting, meta, self.now))
+        return pairs_rows(blk, is_new, {**meta, "label_origin": self._origin}, self.now)
 
     def _pair(self, cols: Columns, sight: Columns, fname: str, source: str, p: RawPair) -> None:
         conv_key = conversation_key(p.conversation)
@@ -206,9 +271,13 @@ def ingest_paths(
     *,
     label_origin: str | None = None,
     progress: Callable[[int], None] | None = None,
+    fast: bool = True,
     **options: Any,
 ) -> IngestReport:
-    """Ingest files into the lake in one transaction; see the module docstring."""
+    """Ingest files into the lake in one transaction; see the module docstring.
+
+    ``fast=False`` sends flat JSONL through the row path too (the fast path gives the same rows).
+    """
     files = expand_paths(paths)
     if column_map is not None:
         options["column_map"] = column_map
@@ -220,7 +289,7 @@ def ingest_paths(
         source = default_source(files[0], detect_format(files[0]) if format == "auto" else format)
     started = datetime.now(UTC)
     with lake.transaction(f"ingest {', '.join(str(f) for f in files)[:200]}") as txn:
-        run = _Run(lake, files, format, source, as_benchmark, options, progress)
+        run = _Run(lake, files, format, source, as_benchmark, options, progress, fast)
         if as_benchmark:
             _write_benchmark(txn, run)
         else:

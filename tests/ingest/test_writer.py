@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
 from lake import ids
 from lake.records import pair_row
 from pipelines.ingest import ingest_paths, read_file
+from pipelines.ingest.fastflat import FlatBlock
 from pipelines.ingest.hashing import conversation_key, ids_for
 from tests.conftest import DATA, REPO
 from tests.ingest.helpers import hh, write_jsonl
@@ -100,7 +102,33 @@ def test_jsonl_blocks_fall_back_line_by_line_and_keep_positions(tmp_path, monkey
     assert pairs[30].reason == "unparseable" and "int" in pairs[30].detail
 
 
-def test_exception_mid_ingest_leaves_previous_version(lake, tmp_path, monkeypatch):
+def _explode_after(monkeypatch, writer, path_kind: str, exc: Callable[[], None]) -> None:
+    """Make the reader of ``path_kind`` (row or fast) call ``exc`` after several pairs batches went to Lance."""
+    if path_kind == "row":
+        real = writer.read_file
+
+        def exploding(*args, **kwargs):
+            for n, item in enumerate(real(*args, **kwargs)):
+                if n == 25_000:
+                    exc()
+                yield item
+
+        monkeypatch.setattr(writer, "read_file", exploding)
+    else:
+        real_fast = writer.read_flat_fast
+
+        def exploding_fast(path, label_origin, workers=1, **kwargs):
+            for n, item in enumerate(real_fast(path, label_origin, block_bytes=64 << 10, workers=workers)):
+                assert isinstance(item, FlatBlock)  # the fast path is really taken
+                if n == 15:
+                    exc()
+                yield item
+
+        monkeypatch.setattr(writer, "read_flat_fast", exploding_fast)
+
+
+@pytest.mark.parametrize("path_kind", ["row", "fast"])
+def test_exception_mid_ingest_leaves_previous_version(lake, tmp_path, monkeypatch, path_kind):
     import pipelines.ingest.writer as writer
 
     base = write_jsonl(tmp_path / "base.jsonl", [{"prompt": "p", "chosen": "a", "rejected": "b"}])
@@ -108,45 +136,39 @@ def test_exception_mid_ingest_leaves_previous_version(lake, tmp_path, monkeypatc
     before = {t: lake.version(t) for t in lake.tables()}
     rows = [{"prompt": f"q{i}", "chosen": "a", "rejected": "b"} for i in range(30_000)]
     big = write_jsonl(tmp_path / "big.jsonl", rows)
-    real = writer.read_file
 
-    def exploding(*args, **kwargs):
-        for n, item in enumerate(real(*args, **kwargs)):
-            if n == 25_000:  # after several pairs batches went to Lance
-                raise RuntimeError("disk on fire")
-            yield item
+    def fire():
+        raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(writer, "read_file", exploding)
+    _explode_after(monkeypatch, writer, path_kind, fire)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        ingest_paths(lake, [big])
+        ingest_paths(lake, [big], fast=path_kind == "fast")
     assert {t: lake.version(t) for t in lake.tables()} == before
     assert lake.dataset("pairs").count_rows() == 1
 
 
 KILLER = """
 import os, signal, sys
+import pytest
 import pipelines.ingest.writer as writer
 from lake import Lake
-real = writer.read_file
-def killing(*a, **k):
-    for n, item in enumerate(real(*a, **k)):
-        if n == 25_000:
-            os.kill(os.getpid(), signal.SIGKILL)
-        yield item
-writer.read_file = killing
-writer.ingest_paths(Lake(sys.argv[1]), [sys.argv[2]])
+from tests.ingest.test_writer import _explode_after
+mp = pytest.MonkeyPatch()
+_explode_after(mp, writer, sys.argv[3], lambda: os.kill(os.getpid(), signal.SIGKILL))
+writer.ingest_paths(Lake(sys.argv[1]), [sys.argv[2]], fast=sys.argv[3] == "fast")
 """
 
 
-def test_sigkill_mid_ingest_leaves_previous_version(lake, tmp_path):
+@pytest.mark.parametrize("path_kind", ["row", "fast"])
+def test_sigkill_mid_ingest_leaves_previous_version(lake, tmp_path, path_kind):
     base = write_jsonl(tmp_path / "base.jsonl", [{"prompt": "p", "chosen": "a", "rejected": "b"}])
     ingest_paths(lake, [base])
     before = {t: lake.version(t) for t in lake.tables()}
     big = write_jsonl(
         tmp_path / "big.jsonl", [{"prompt": f"q{i}", "chosen": "a", "rejected": "b"} for i in range(30_000)]
     )
-    proc = subprocess.run([sys.executable, "-c", KILLER, str(lake.root), str(big)], cwd=REPO, env={**os.environ},
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    args = [sys.executable, "-c", KILLER, str(lake.root), str(big), path_kind]
+    proc = subprocess.run(args, cwd=REPO, env={**os.environ}, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert {t: lake.version(t) for t in lake.tables()} == before
     assert lake.dataset("pairs").count_rows() == 1
