@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _gold_rows(pool, flipped: set[int], ids: list[str], n_gold: int, seed: int):
-    """Human labels from the truth for ``n_gold`` seeded pool pairs."""
+def _gold_rows(pool, ids: list[str], n_gold: int, seed: int):
+    """Human labels from the truth for ``n_gold`` seeded pool pairs (a stream independent of the flips)."""
     import random
 
     import pyarrow as pa
@@ -38,10 +38,10 @@ def _gold_rows(pool, flipped: set[int], ids: list[str], n_gold: int, seed: int):
     from lake.schemas import HUMAN_LABELS
 
     now = datetime.now(UTC)
-    picks = random.Random(seed).sample(range(len(pool)), n_gold)
+    picks = random.Random(f"gold:{seed}").sample(range(len(pool.noisy)), n_gold)
     rows = [
         dict(label_id=f"truth-{ids[i]}", pair_id=ids[i], round=0, annotator="truth",
-             verdict="rejected" if i in flipped else "chosen", is_chosen_shown_first=None, note=None,
+             verdict="rejected" if i in pool.flipped else "chosen", is_chosen_shown_first=None, note=None,
              tools=[], origin="import:truth", labeled_at=now)
         for i in picks
     ]  # fmt: skip
@@ -73,55 +73,66 @@ def _held_out_accuracy(cfg, name: str, train, test, out: Path) -> float:
     return pair_metrics(rc, rr)["accuracy"]
 
 
-def run_one(cfg, share: float, seed: int, workdir: Path) -> dict:
-    from lake import Lake
+def _run_rounds(cfg, lake, workdir: Path, seed: int) -> int:
     from pipelines.rounds.config import RoundConfig
     from pipelines.rounds.plan import run_configured_round
-    from pipelines.synth import flip_labels, make_checkable_pairs, to_pairs_table
 
-    t0 = time.perf_counter()
-    pairs = make_checkable_pairs(cfg.n + cfg.n_test, seed=seed, data_dir=cfg.data)
-    clean, test = pairs[: cfg.n], pairs[cfg.n :]
-    noisy, flipped_idx = flip_labels(clean, share, seed)
-    flipped = set(flipped_idx)
-    lake = Lake(workdir / "lake")
-    table = to_pairs_table(noisy)
-    lake.append("pairs", table, "noise-recovery pool")
-    ids = table.column("pair_id").to_pylist()
-    gold_table, gold = _gold_rows(noisy, flipped, ids, cfg.n_gold, seed)
-    lake.append("human_labels", gold_table, "gold from the truth")
     rounds = [(r, 1) for r in range(1, cfg.stage1_rounds + 1)] + [(cfg.stage1_rounds + 1, 2)]
     for rnd, stage in rounds:
+        t = time.perf_counter()
         rc = RoundConfig(round=rnd, stage=stage, rm_max_steps=cfg.rm_steps, rm_limit=cfg.n,
                          rm_max_length=cfg.max_length, runs_dir=workdir / "runs", seed=seed)  # fmt: skip
         outcome = run_configured_round(lake, rc, log=lambda m: print("   ", m, flush=True))
         if outcome.status != "done":
             raise RuntimeError(f"round {rnd} {outcome.status}: {outcome.message}")
-    last = rounds[-1][0]
+        print(f"    round {rnd} (stage {stage}) took {time.perf_counter() - t:.0f} s", flush=True)
+    return rounds[-1][0]
+
+
+def _decisions(pool, ids: list[str], gold: set[str], kept_ids: set[str], flip_ids: set[str]) -> dict:
+    """Precision / recall of drop-or-flip (and of flip alone) against the injected flips, gold pairs left out."""
+    judged = [i for i in range(len(pool.noisy)) if ids[i] not in gold]  # gold pairs are decided by the truth
+    caught = {i for i in judged if ids[i] not in kept_ids}
+    flips = {i for i in judged if ids[i] in flip_ids}
+    injected = {i for i in judged if i in pool.flipped}
+
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else float("nan")
+
+    return {
+        "n_judged": len(judged), "n_injected": len(injected), "n_dropped_or_flipped": len(caught),
+        "n_flip_decisions": len(flips),
+        "precision": ratio(len(caught & injected), len(caught)),
+        "recall": ratio(len(caught & injected), len(injected)),
+        "flip_precision": ratio(len(flips & injected), len(flips)),
+        "flip_recall": ratio(len(flips & injected), len(injected)),
+    }  # fmt: skip
+
+
+def run_one(cfg, pool, seed: int, workdir: Path) -> dict:
+    from benchmarks.noise_sources import pairs_table
+    from lake import Lake
+
+    t0 = time.perf_counter()
+    lake = Lake(workdir / "lake")
+    table = pairs_table(pool)
+    ids = table.column("pair_id").to_pylist()
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{pool.name}: duplicate pair ids in the pool; the benchmark needs one row per pair")
+    lake.append("pairs", table, "noise-recovery pool")
+    gold_table, gold = _gold_rows(pool, ids, cfg.n_gold, seed)
+    lake.append("human_labels", gold_table, "gold from the truth")
+    last = _run_rounds(cfg, lake, workdir, seed)
     kept_rows = lake.dataset("curated", f"round-{last}").to_table().to_pylist()
     flip_rows = lake.dataset("flipped", f"round-{last}").to_table().to_pylist()
-    kept_ids = {r["pair_id"] for r in kept_rows}
-    judged = [i for i in range(cfg.n) if ids[i] not in gold]  # gold pairs are decided by the truth itself
-    caught = {i for i in judged if ids[i] not in kept_ids}
-    injected = {i for i in judged if i in flipped}
-    tp = len(caught & injected)
-    result = {
-        "share": share, "seed": seed, "n_pool": cfg.n, "n_gold": len(gold), "n_injected": len(injected),
-        "n_dropped_or_flipped": len(caught), "precision": tp / len(caught) if caught else float("nan"),
-        "recall": tp / len(injected) if injected else float("nan"),
-        "n_kept": len(kept_rows), "n_flipped": len(flip_rows),
-    }  # fmt: skip
-    test_ex = _examples([{"conversation": p.conversation, "chosen": p.chosen, "rejected": p.rejected} for p in test])
-    sets = {
-        "raw": _examples([{"conversation": p.conversation, "chosen": p.chosen, "rejected": p.rejected} for p in noisy]),
-        "kept": _examples(kept_rows),
-        "kept+flipped": _examples(kept_rows + flip_rows),
-        "clean": _examples(
-            [{"conversation": p.conversation, "chosen": p.chosen, "rejected": p.rejected} for p in clean]
-        ),
-    }
+    result = {"pool": pool.name, "seed": seed, "n_pool": len(pool.noisy), "n_gold": len(gold),
+              "n_test": len(pool.test), "n_kept": len(kept_rows), "n_flipped": len(flip_rows)}  # fmt: skip
+    result.update(_decisions(pool, ids, gold, {r["pair_id"] for r in kept_rows}, {r["pair_id"] for r in flip_rows}))
+    result["rounds_seconds"] = round(time.perf_counter() - t0, 1)
+    test_ex = _examples(pool.test)
+    sets = {"raw": pool.noisy, "kept": kept_rows, "kept+flipped": kept_rows + flip_rows, "clean": pool.clean}
     for name, train in sets.items():
-        result[f"acc_{name}"] = _held_out_accuracy(cfg, name, train, test_ex, workdir)
+        result[f"acc_{name}"] = _held_out_accuracy(cfg, name, _examples(train), test_ex, workdir)
     result["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
@@ -134,10 +145,52 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.mean(vals):.3f} ± {sd:.3f}"
 
 
-def main(argv: list[str] | None = None) -> int:
+COLS = ["precision", "recall", "flip_precision", "flip_recall", "acc_raw", "acc_kept", "acc_kept+flipped", "acc_clean"]
+
+
+def markdown(results: list[dict]) -> str:
+    """One row per pool: mean ± sd over the seeds (n/a where a ratio had no denominator)."""
+    head = "| pool | seeds | drop/flip precision | drop/flip recall | flip precision | flip recall "
+    head += "| acc raw | acc kept | acc kept+flipped | acc clean |"
+    lines = [head, "|" + " --- |" * (len(COLS) + 2)]
+    for name in dict.fromkeys(r["pool"] for r in results):
+        rs = [r for r in results if r["pool"] == name]
+        lines.append(f"| {name} | {len(rs)} | " + " | ".join(_spread([r[c] for r in rs]) for c in COLS) + " |")
+    return "\n".join(lines)
+
+
+def _pools(cfg):
+    """(pool builder, seed) for every run the flags ask for, controlled first, in that order."""
+    from benchmarks import noise_sources as ns
+
+    jobs = []
+    if "controlled" in cfg.parts:
+        jobs += [
+            (lambda s=s, d=d: ns.controlled(cfg.n, cfg.n_test, s, d, cfg.data), d)
+            for s in cfg.shares
+            for d in cfg.seeds
+        ]
+    if "ultrafeedback" in cfg.parts:
+        if cfg.ultrafeedback is None or not cfg.ultrafeedback.exists():
+            print(f"ultrafeedback: {cfg.ultrafeedback} not found; pass --ultrafeedback DIR (skipped)", flush=True)
+        else:
+            jobs += [(lambda d=d: ns.ultrafeedback(cfg.n, cfg.n_test, d, cfg.ultrafeedback), d) for d in cfg.seeds]
+    if "hh-rlhf" in cfg.parts:
+        jobs += [
+            (lambda s=s, d=d: ns.hh_rlhf(cfg.n, cfg.n_test, s, d, cfg.data), d)
+            for s in cfg.hh_shares
+            for d in cfg.seeds
+        ]
+    return jobs  # fmt: skip
+
+
+def _parser() -> argparse.ArgumentParser:
+    uf = REPO.parent / "shared" / "data" / "ultrafeedback-binarized-sample"
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shares", type=float, nargs="+", default=[0.2], help="injected flip shares")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (pool, flips, gold pick)")
+    ap.add_argument("--parts", nargs="+", default=["controlled"], choices=["controlled", "ultrafeedback", "hh-rlhf"])
+    ap.add_argument("--shares", type=float, nargs="+", default=[0.2], help="controlled: injected flip shares")
+    ap.add_argument("--hh-shares", type=float, nargs="+", default=[0.2], help="hh-rlhf: injected flip shares")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (pool, flips, gold pick, rounds)")
     ap.add_argument("--n", type=int, default=400, help="pool pairs")
     ap.add_argument("--n-test", type=int, default=200, help="clean held-out test pairs")
     ap.add_argument("--n-gold", type=int, default=60, help="pool pairs with gold labels from the truth")
@@ -146,33 +199,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-rm", type=int, default=0, help="seed of the comparison RMs")
     ap.add_argument("--max-length", type=int, default=128, help="RM tokens per side")
     ap.add_argument("--data", type=Path, default=REPO / "data", help="the repo's sample data")
+    ap.add_argument("--ultrafeedback", type=Path, default=uf if uf.exists() else None,
+                    help="folder with label_flip_20.jsonl, train_clean.jsonl, eval_clean.jsonl")  # fmt: skip
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/noise-recovery"), help="scratch folder")
-    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
-    cfg = ap.parse_args(argv)
+    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here (rewritten after each run)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+    import shutil
+
+    cfg = _parser().parse_args(argv)
     import torch
 
     torch.set_num_threads(2)
-    results = []
-    for share in cfg.shares:
-        for seed in cfg.seeds:
-            work = cfg.workdir / f"share{share}-seed{seed}"
-            if work.exists():
-                import shutil
-
-                shutil.rmtree(work)
-            print(f"== share {share} seed {seed}", flush=True)
-            results.append(run_one(cfg, share, seed, work))
-            print(json.dumps(results[-1]), flush=True)
-    print("\n| share | precision | recall | acc raw | acc kept | acc kept+flipped | acc clean |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for share in cfg.shares:
-        rs = [r for r in results if r["share"] == share]
-        cols = ["precision", "recall", "acc_raw", "acc_kept", "acc_kept+flipped", "acc_clean"]
-        print(f"| {share:.0%} | " + " | ".join(_spread([r[c] for r in rs]) for c in cols) + " |")
-    if cfg.out:
-        cfg.out.write_text(
-            json.dumps({"config": {k: str(v) for k, v in vars(cfg).items()}, "results": results}, indent=1)
-        )
+    results, t0, load0 = [], time.perf_counter(), os.getloadavg()
+    for k, (build, seed) in enumerate(_pools(cfg)):
+        pool = build()
+        work = cfg.workdir / f"run{k}"
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"== {pool.name} seed {seed}: {len(pool.noisy)} pairs, {len(pool.flipped)} flipped", flush=True)
+        results.append(run_one(cfg, pool, seed, work))
+        print(json.dumps(results[-1]), flush=True)
+        if cfg.out:  # after each run, so a cut-off run keeps what it measured
+            meta = {"argv": sys.argv, "seconds": round(time.perf_counter() - t0, 1), "load_start": load0,
+                    "load_now": os.getloadavg(), "cpus": os.cpu_count()}  # fmt: skip
+            cfg.out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    print("\n" + markdown(results))
+    print(f"\nwall {time.perf_counter() - t0:.0f} s; load average at start {load0}, at end {os.getloadavg()}")
     return 0
 
 
