@@ -60,31 +60,38 @@ def synthesise(path: Path, rows: int, fmt: str, seeds: list[RawPair]) -> None:
 
 
 # ------------------------------------------------------------------------------ measure
-def parse_pyarrow(path: Path) -> float:
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def parse_pyarrow(path: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of pyarrow's streaming JSON reader over the file."""
     import pyarrow.json as pajson
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=8 << 20))
     n = sum(batch.num_rows for batch in reader)
     assert n > 0
-    return time.perf_counter() - t
+    return time.perf_counter() - t, _cpu() - c
 
 
-def parse_polars(path: Path) -> float:
+def parse_polars(path: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of polars' NDJSON reader, every column materialised."""
     import polars as pl
 
-    t = time.perf_counter()
-    # materialise every column (a bare count could skip parsing)
-    out = pl.scan_ndjson(path).select(pl.all().str.len_bytes().sum()).collect()
+    t, c = time.perf_counter(), _cpu()
+    out = pl.scan_ndjson(path).select(pl.all().str.len_bytes().sum()).collect()  # a bare count could skip parsing
     assert out.height == 1
-    return time.perf_counter() - t
+    return time.perf_counter() - t, _cpu() - c
 
 
-def run_ingest(path: Path, lake: Path) -> dict[str, float]:
+def run_ingest(path: Path, lake: Path, row_path: bool = False) -> dict[str, float]:
     cmd = [sys.executable, "-m", "prefhouse.cli", "--lake", str(lake), "ingest", str(path), "--json"]
+    env = {**os.environ, "PREFHOUSE_INGEST_FAST": "0" if row_path else "1"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = psutil.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = psutil.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
     while proc.poll() is None:
         try:
@@ -103,11 +110,35 @@ def run_ingest(path: Path, lake: Path) -> dict[str, float]:
     return {"wall": wall, "cpu": cpu, "peak_rss": peak, "accepted": report["accepted"], "read": report["read"]}
 
 
+def measure(path: Path, rows: int, work: Path, gz: bool, row_path: bool) -> dict[str, float | int | str]:
+    nan = (float("nan"), float("nan"))
+    (pa_s, pa_cpu), (pl_s, pl_cpu) = (nan, nan) if gz else (parse_pyarrow(path), parse_polars(path))
+    lake = work / f"lake-{rows}"
+    shutil.rmtree(lake, ignore_errors=True)
+    ing = run_ingest(path, lake, row_path)
+    shutil.rmtree(lake, ignore_errors=True)
+    assert ing["accepted"] == rows, ing
+    return {
+        "rows": rows, "path": "row" if row_path else "fast", "file_mb": path.stat().st_size / 2**20,
+        "parse_pyarrow_s": pa_s, "parse_pyarrow_cpu_s": pa_cpu, "parse_polars_s": pl_s, "parse_polars_cpu_s": pl_cpu,
+        "ingest_s": ing["wall"], "ingest_cpu_s": ing["cpu"], "pairs_per_s": rows / ing["wall"],
+        "peak_rss_mb": ing["peak_rss"] / 2**20, "ratio_vs_pyarrow": ing["wall"] / pa_s,
+        "ratio_vs_polars": ing["wall"] / pl_s, "load_avg_1m": os.getloadavg()[0],
+    }  # fmt: skip
+
+
+COLUMNS = {"rows": "rows", "path": "path", "file_mb": "file MB", "parse_pyarrow_s": "pyarrow s",
+           "parse_polars_s": "polars s", "ingest_s": "ingest s", "ingest_cpu_s": "ingest cpu s",
+           "pairs_per_s": "pairs/s", "peak_rss_mb": "peak RSS MB", "ratio_vs_pyarrow": "x pyarrow",
+           "ratio_vs_polars": "x polars", "load_avg_1m": "load 1m"}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="scales to measure")
     ap.add_argument("--format", choices=("flat", "hh"), default="flat", help="layout of the synthesised file")
     ap.add_argument("--gzip", action="store_true", help="write .jsonl.gz instead of .jsonl")
+    ap.add_argument("--row-path", action="store_true", help="also time the row path (PREFHOUSE_INGEST_FAST=0)")
     ap.add_argument("--workdir", default=None, help="where files and lakes go (default: a temp dir, removed after)")
     ap.add_argument("--json-out", default=None, help="also write the results as JSON here")
     args = ap.parse_args()
@@ -122,30 +153,15 @@ def main() -> None:
             path = work / f"pairs-{args.format}-{rows}.jsonl{'.gz' if args.gzip else ''}"
             if not path.exists():
                 synthesise(path, rows, args.format, seeds)
-            parse_pa = parse_pyarrow(path) if not args.gzip else float("nan")
-            parse_pl = parse_polars(path) if not args.gzip else float("nan")
-            lake = work / f"lake-{rows}"
-            shutil.rmtree(lake, ignore_errors=True)
-            ing = run_ingest(path, lake)
-            assert ing["accepted"] == rows, ing
-            res = {
-                "rows": rows, "file_mb": path.stat().st_size / 2**20, "parse_pyarrow_s": parse_pa,
-                "parse_polars_s": parse_pl, "ingest_s": ing["wall"], "ingest_cpu_s": ing["cpu"],
-                "pairs_per_s": rows / ing["wall"],
-                "peak_rss_mb": ing["peak_rss"] / 2**20, "ratio_vs_pyarrow": ing["wall"] / parse_pa,
-            }  # fmt: skip
-            results.append(res)
-            print(json.dumps(res), flush=True)
-            shutil.rmtree(lake, ignore_errors=True)
+            for row_path in (False, True) if args.row_path else (False,):
+                results.append(measure(path, rows, work, args.gzip, row_path))
+                print(json.dumps(results[-1]), flush=True)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    cols = ["rows", "file MB", "pyarrow s", "polars s", "ingest s", "ingest cpu s", "pairs/s", "peak RSS MB", "x parse"]
-    print("\n" + " ".join(f"{c:>12}" for c in cols))
+    print("\n" + " ".join(f"{c:>12}" for c in COLUMNS.values()))
     for r in results:
-        values = [r["rows"], r["file_mb"], r["parse_pyarrow_s"], r["parse_polars_s"], r["ingest_s"], r["ingest_cpu_s"],
-                  r["pairs_per_s"], r["peak_rss_mb"], r["ratio_vs_pyarrow"]]  # fmt: skip
-        print(" ".join(f"{v:>12.2f}" if isinstance(v, float) else f"{v:>12}" for v in values))
+        print(" ".join(f"{r[k]:>12.2f}" if isinstance(r[k], float) else f"{r[k]:>12}" for k in COLUMNS))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=1))
 

@@ -263,8 +263,10 @@ def iter_flat(
 ) -> Iterator[FlatBlock | RawPair | Rejected]:
     """Like ``read_flat(path)``, but plain blocks come out as one :class:`FlatBlock` each.
 
-    With ``workers > 1`` blocks are parsed and hashed in that many spawned processes (Lance is
-    not fork-safe), at most ``2 * workers`` blocks ahead of the consumer, and yielded in order.
+    With ``workers > 1``, blocks are also handled by ``workers - 1`` spawned processes (Lance
+    is not fork-safe): this process takes a block itself whenever the oldest one sent out is
+    not back yet (so no core idles while the workers start), at most ``2 * workers`` blocks
+    ahead of the consumer; blocks are yielded in file order.
     """
     blocks = _numbered_blocks(path, block_bytes or sources.BLOCK_BYTES)
     if workers <= 1:
@@ -274,16 +276,24 @@ def iter_flat(
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    def result(item: Future | list) -> list:
+        return item.result() if isinstance(item, Future) else item
+
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
-        pending: deque[Future] = deque()
+    with ProcessPoolExecutor(workers - 1, mp_context=ctx, initializer=_worker_init) as pool:
+        pending: deque[Future | list] = deque()
         try:
             for block, start in blocks:
-                pending.append(pool.submit(_block_items, block, start, label_origin))
                 if len(pending) >= 2 * workers:
-                    yield from pending.popleft().result()
+                    yield from result(pending.popleft())
+                busy = any(isinstance(f, Future) and not f.done() for f in pending)
+                if busy and sum(isinstance(f, Future) for f in pending) >= workers - 1:
+                    pending.append(_block_items(block, start, label_origin))  # do it here meanwhile
+                else:
+                    pending.append(pool.submit(_block_items, block, start, label_origin))
             while pending:
-                yield from pending.popleft().result()
+                yield from result(pending.popleft())
         finally:
             for f in pending:
-                f.cancel()
+                if isinstance(f, Future):
+                    f.cancel()

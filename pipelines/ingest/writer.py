@@ -40,6 +40,7 @@ from pipelines.ingest.sources import BLOCK_BYTES, suffix
 BATCH_ROWS = 8192
 # processes for the fast path on big files (PREFHOUSE_INGEST_WORKERS=1: all in this process)
 WORKERS = int(os.environ.get("PREFHOUSE_INGEST_WORKERS", min(4, os.cpu_count() or 1)))
+POOL_MIN_BLOCKS = 32  # a spawned worker costs about a second of start-up: only worth it on big files
 SIGHTING_COLUMNS = tuple(PAIR_SOURCES.names)
 QUARANTINE_COLUMNS = tuple(QUARANTINE.names)
 EXTENSIONS = (".jsonl", ".json", ".csv", ".parquet")
@@ -140,7 +141,7 @@ class _Run:
         for path, fname, source, fmt in self.plan():
             if self.fast and fmt == "flat" and suffix(path) == ".jsonl" and "column_map" not in self.options:
                 origin = self.options.get("label_origin")
-                big = path.stat().st_size > 4 * BLOCK_BYTES  # worth starting worker processes
+                big = path.stat().st_size > POOL_MIN_BLOCKS * BLOCK_BYTES
                 stream = read_flat_fast(path, "unknown" if origin is None else origin, workers=WORKERS if big else 1)
             else:
                 stream = read_file(path, fmt, **self.options)
@@ -271,13 +272,16 @@ def ingest_paths(
     *,
     label_origin: str | None = None,
     progress: Callable[[int], None] | None = None,
-    fast: bool = True,
+    fast: bool | None = None,
     **options: Any,
 ) -> IngestReport:
     """Ingest files into the lake in one transaction; see the module docstring.
 
-    ``fast=False`` sends flat JSONL through the row path too (the fast path gives the same rows).
+    ``fast=False`` sends flat JSONL through the row path too (the fast path gives the same rows);
+    None reads ``PREFHOUSE_INGEST_FAST`` (``0`` turns the fast path off; default on).
     """
+    if fast is None:
+        fast = os.environ.get("PREFHOUSE_INGEST_FAST", "1") != "0"
     files = expand_paths(paths)
     if column_map is not None:
         options["column_map"] = column_map
