@@ -79,6 +79,9 @@ class TrainConfig:
     val_fraction: float = field(
         default=0.0, metadata=_h("hold out this share of the training pairs as validation when there is no gold")
     )
+    gold_limit: int | None = field(
+        default=None, metadata=_h("validate on at most N gold pairs (a seeded sample; all gold stays out of training)")
+    )
     eval_every: int = field(default=50, metadata=_h("evaluate on gold every N optimizer steps (and at the end)"))
     eval_batch_size: int = field(default=64, metadata=_h("pairs per batch when evaluating"))
     seed: int = field(default=0, metadata=_h("seed for shuffling, the head's init and dropout"))

@@ -23,6 +23,9 @@ class RoundConfig:
     rm_max_steps: int | None = field(default=40, metadata=_h("optimizer steps per RM training (CPU-sized)"))
     rm_limit: int | None = field(default=1500, metadata=_h("read at most this many training pairs per RM"))
     rm_max_length: int = field(default=128, metadata=_h("tokens per (conversation + response) for the RM"))
+    rm_gold_limit: int | None = field(
+        default=300, metadata=_h("validate each RM on at most N gold pairs (a seeded sample)")
+    )
     rm_batch_size: int = field(default=16, metadata=_h("pairs per RM micro-batch"))
     seed: int = field(default=0, metadata=_h("seed for RM training and routing"))
     k_max: int = field(default=8, metadata=_h("adaptive retrieval: neighbours per gold pair the RM gets wrong"))

@@ -33,6 +33,7 @@ def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
         limit=cfg.rm_limit,
         max_length=cfg.rm_max_length,
         batch_size=cfg.rm_batch_size,
+        gold_limit=getattr(cfg, "rm_gold_limit", None),
         seed=cfg.seed,
         eval_every=max(1, (cfg.rm_max_steps or 50) // 2),  # each eval scores all of gold: twice is enough on CPU
         val_fraction=0.1,  # used only when there is no gold yet
