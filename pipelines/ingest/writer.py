@@ -158,8 +158,9 @@ class _Run:
                 if len(cols):  # keep the pairs in row order
                     yield pairs_batch(cols, self.batch_id, self.now)
                     cols = Columns(PAIR_COLUMNS)
-                self.sightings.append(small_table(sight, PAIR_SOURCES))
-                sight = Columns(SIGHTING_COLUMNS)
+                if len(sight):  # likewise the sightings
+                    self.sightings.append(small_table(sight, PAIR_SOURCES))
+                    sight = Columns(SIGHTING_COLUMNS)
                 batch = self._block(quar, fname, source, item)
                 if batch.num_rows:
                     yield batch
