@@ -38,7 +38,8 @@ class DemoConfig:
     data: Path = field(default=Path("data"), metadata={"help": "the sample data folder of the repo"})
     per_split: int = field(default=250, metadata={"help": "hh-rlhf rows taken from each test split"})
     stage1_rounds: int = field(default=2, metadata={"help": "Stage-1 rounds before the Stage-2 round"})
-    rm_max_steps: int = field(default=30, metadata={"help": "optimizer steps per reward model"})
+    rm_max_steps: int = field(default=20, metadata={"help": "optimizer steps per reward model"})
+    rm_gold_limit: int = field(default=200, metadata={"help": "gold pairs each reward model is validated on"})
     rm_limit: int = field(default=1000, metadata={"help": "training pairs read per reward model"})
     local_llm: bool = field(
         default=True,
@@ -125,6 +126,7 @@ def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO, llm_url: str | None = N
             stage=stage,
             rm_max_steps=cfg.rm_max_steps,
             rm_limit=cfg.rm_limit,
+            rm_gold_limit=cfg.rm_gold_limit,
             judge_base_url=llm_url,
             judge_samples=1,
             judge_gold=cfg.llm_gate_gold,

@@ -56,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not args.verbose:  # one line per HTTP request drowns the progress output
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        for noisy in ("httpx", "great_expectations"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     from lake import LakeError
 
     try:
