@@ -1,4 +1,4 @@
-"""Does curation recover injected label noise? The controlled half of issue 7's proof.
+"""Does curation recover label noise? Issue 7's proof: controlled pools and real ones (benchmarks/noise_sources.py).
 
 A pool whose true preference is checkable by construction (``pipelines.synth.checkable``:
 a real prompt plus a verifiable instruction; chosen satisfies it, rejected is the same real
@@ -10,8 +10,9 @@ real round runner (RMs, embeddings, retrieval, dbt, gate, publish) and measures
 - held-out accuracy (clean test pairs) of RMs trained with the same budget and seed on the
   raw pool, the kept set, kept + flipped, and the clean pool.
 
-Usage (CPU-sized defaults; the lead reruns the full grid):
-    .venv/bin/python benchmarks/noise_recovery.py --shares 0.1 0.2 0.4 --seeds 0 1 2 --out bench-noise.json
+Usage (CPU-sized defaults; the lead reruns the full grid; docs/noise_recovery.md has results):
+    .venv/bin/python benchmarks/noise_recovery.py --parts controlled ultrafeedback hh-rlhf \\
+        --shares 0.1 0.2 0.4 --hh-shares 0.1 0.2 0.4 --seeds 0 1 2 --out bench-noise.json
 """
 
 from __future__ import annotations
