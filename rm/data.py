@@ -9,7 +9,6 @@ edge is :func:`read_snapshot_pairs` (a table at a version or tag) and :func:`rea
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,21 +153,6 @@ def read_snapshot_pairs(snapshot: Any, limit: int | None = None) -> Iterator[Exa
                 return
 
 
-def gold_verdicts(lake: Any) -> dict[str, str]:
-    """Majority human verdict per pair (chosen | rejected), ties and discards left out."""
-    if not lake.exists("human_labels"):
-        return {}
-    votes: dict[str, Counter[str]] = {}
-    table = lake.dataset("human_labels").to_table(columns=["pair_id", "verdict"], filter="verdict != 'discard'")
-    for pid, verdict in zip(table["pair_id"].to_pylist(), table["verdict"].to_pylist(), strict=True):
-        votes.setdefault(pid, Counter())[verdict] += 1
-    out = {}
-    for pid, c in votes.items():
-        if c["chosen"] != c["rejected"]:
-            out[pid] = "chosen" if c["chosen"] > c["rejected"] else "rejected"
-    return out
-
-
 def read_gold_pairs(
     lake: Any, table: str = "pairs", at: str | None = None, source: str = "human_labels"
 ) -> list[Example]:
@@ -180,6 +164,8 @@ def read_gold_pairs(
     snap = open_snapshot(lake, table, at)
     if source == "table":
         return list(read_snapshot_pairs(snap))
+    from lake.labels import gold_verdicts  # the lake edge: rm's training core imports no lance
+
     verdicts = gold_verdicts(lake)
     gold = []
     for ex in read_snapshot_pairs(snap):

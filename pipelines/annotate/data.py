@@ -6,13 +6,13 @@ these so "gold" and "attributes of a pair" mean the same thing everywhere.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lake import Lake
+from lake.labels import gold_verdicts  # noqa: F401 (re-exported: the judges and the gate call data.gold_verdicts)
 
 PAIR_COLUMNS = ["pair_id", "conversation", "chosen", "rejected", "category"]
 
@@ -43,22 +43,6 @@ def load_attributes(lake: Lake, pair_ids: list[str] | None = None) -> dict[str, 
     out: dict[str, dict[str, Any]] = {}
     for row in sorted(table.to_pylist(), key=lambda r: r["annotated_at"]):
         out[row["pair_id"]] = row
-    return out
-
-
-def gold_verdicts(lake: Lake) -> dict[str, str]:
-    """Gold pairs and their human verdict (``chosen`` | ``rejected``) by majority of non-discard labels.
-
-    A pair whose annotators split evenly has no verdict and is left out.
-    """
-    table = read(lake, "human_labels", ["pair_id", "verdict"], "verdict != 'discard'")
-    votes: dict[str, Counter[str]] = {}
-    for pid, verdict in zip(table["pair_id"].to_pylist(), table["verdict"].to_pylist(), strict=True):
-        votes.setdefault(pid, Counter())[verdict] += 1
-    out = {}
-    for pid, c in votes.items():
-        if c["chosen"] != c["rejected"]:
-            out[pid] = "chosen" if c["chosen"] > c["rejected"] else "rejected"
     return out
 
 
