@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import random
 import re
-import shutil
 
 import pytest
 
 from pipelines.report import render_report, write_report
 from pipelines.report.plots import log_ratio
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 
 
 def _data() -> dict:
@@ -79,23 +67,17 @@ def test_empty_round_still_renders_every_plot():
 
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium(tmp_path):
-    if not shutil.which(CHROMIUM):
-        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_report_renders_in_headless_chromium(browser, tmp_path):
     path = write_report(_data(), tmp_path / "report.html")
     requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(path.as_uri())
-        headings = page.locator("h2").all_inner_texts()
-        n_svg = page.locator("figure > svg").count()
-        boxes = [page.locator("figure > svg").nth(i).bounding_box() for i in range(n_svg)]
-        n_bars = page.locator("figure svg path").count()
-        browser.close()
+    page = browser.new_page()
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri())
+    headings = page.locator("h2").all_inner_texts()
+    n_svg = page.locator("figure > svg").count()
+    boxes = [page.locator("figure > svg").nth(i).bounding_box() for i in range(n_svg)]
+    n_bars = page.locator("figure svg path").count()
+    page.close()
     assert requests == [path.as_uri()]  # nothing but the file itself: no CDN, no fonts, no scripts
     assert n_svg == 6 and all(b and b["width"] > 200 and b["height"] > 100 for b in boxes)
     for title in (
