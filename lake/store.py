@@ -33,6 +33,10 @@ from lake.schemas import TABLES
 DEFAULT_ROOT = "lakehouse"
 MANIFEST = "_lake.json"
 COMMIT_LOG = "_commits.jsonl"
+# Lance file format of new tables. 2.0 writes about 6x and scans about 3x faster than 2.1+ (whose
+# string compression makes files ~40% smaller); a curation lake rewrites and scans its tables
+# every round, so speed wins by default. Existing tables keep the format they were created with.
+STORAGE_VERSION = os.environ.get("PREFHOUSE_LANCE_FORMAT", "2.0")
 
 _thread_lock = threading.RLock()
 _held = threading.local()
@@ -97,6 +101,7 @@ class Transaction:
             schema=schema,
             mode=mode if exists else ("overwrite" if path.exists() else "create"),
             commit_message=self.message,
+            **({} if exists else {"data_storage_version": STORAGE_VERSION}),
         )
         self.written[table] = ds.version
         return ds.version

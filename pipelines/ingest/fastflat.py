@@ -14,7 +14,7 @@ the same work on whole parsed blocks with ``pyarrow.compute``, giving the same r
   ``["pair",[["user",P]],C,R]`` (and the prompt/pairset variants), where each string is
   ``json.dumps(..., ensure_ascii=False)``: quotes, backslashes, ``\\n`` and ``\\t`` are
   escaped with vectorised replaces; a value with any other control character is escaped by
-  ``json``'s own C encoder. The keys are concatenated column-wise and hashed with BLAKE2b in
+  ``json``'s own C encoder. The keys are concatenated column-wise and hashed with SHA-256 in
   one tight loop over the Arrow buffer (no Python string per key).
 
 A block is taken column-wise only when its parsed columns are strings (``prompt``,
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from hashlib import blake2b
+from hashlib import sha256
 from json.encoder import encode_basestring as _enc  # type: ignore[attr-defined]
 from pathlib import Path
 
@@ -171,9 +171,9 @@ def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[st
     for i, le in enumerate(in_order):
         p, c, r = pd[po[i] : po[i + 1]], cd[co[i] : co[i + 1]], rd[ro[i] : ro[i + 1]]
         lo, hi = (c, r) if le else (r, c)
-        pair.append(blake2b(join((_PAIR, p, _MID, c, _SEP, r, _END)), digest_size=16).hexdigest())
-        prompt_ids.append(blake2b(join((_PROMPT, p, _PROMPT_END)), digest_size=16).hexdigest())
-        pairset.append(blake2b(join((_PAIRSET, p, _MID, lo, _SEP, hi, _END)), digest_size=16).hexdigest())
+        pair.append(sha256(join((_PAIR, p, _MID, c, _SEP, r, _END))).hexdigest()[:32])
+        prompt_ids.append(sha256(join((_PROMPT, p, _PROMPT_END))).hexdigest()[:32])
+        pairset.append(sha256(join((_PAIRSET, p, _MID, lo, _SEP, hi, _END))).hexdigest()[:32])
     return pair, prompt_ids, pairset
 
 

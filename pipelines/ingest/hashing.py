@@ -8,12 +8,13 @@ at a fraction of the cost of a ``json.dumps`` call per id. Tests check the equal
 
 from __future__ import annotations
 
-from hashlib import blake2b
 from json.encoder import encode_basestring as _enc  # type: ignore[attr-defined]
+
+from lake.ids import digest_bytes
 
 
 def _h(text: str) -> str:
-    return blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return digest_bytes(text.encode("utf-8"))
 
 
 def conversation_key(conversation: list[dict[str, str]]) -> str:
