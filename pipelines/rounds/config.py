@@ -27,6 +27,13 @@ class RoundConfig:
         default=300, metadata=_h("validate each RM on at most N gold pairs (a seeded sample)")
     )
     rm_batch_size: int = field(default=16, metadata=_h("pairs per RM micro-batch"))
+    rm_preset: Literal["cpu", "dev", "final"] = field(
+        default="cpu", metadata=_h("RM training recipe (rm/config.py presets); the rm_* fields above override it")
+    )
+    rm_lr: float | None = field(default=None, metadata=_h("RM learning rate (default: the preset's)"))
+    rm_backbone: str | None = field(
+        default=None, metadata=_h("local Hugging Face model folder for the RMs (default: the MiniLM weights)")
+    )
     seed: int = field(default=0, metadata=_h("seed for RM training and routing"))
     k_max: int = field(default=8, metadata=_h("adaptive retrieval: neighbours per gold pair the RM gets wrong"))
     human_share: float = field(default=0.2, metadata=_h("share of retrieved pairs routed to humans"))

@@ -21,8 +21,9 @@ def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
     from rm import train_config
 
     cfg = ctx.config
+    extra = {k: v for k, v in (("lr", cfg.rm_lr), ("backbone", cfg.rm_backbone)) if v is not None}
     return train_config(
-        "cpu",
+        cfg.rm_preset,
         table=table,
         tag=tag,
         out=cfg.run_dir(role, ctx.lake.root),
@@ -37,6 +38,7 @@ def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
         seed=cfg.seed,
         eval_every=max(1, (cfg.rm_max_steps or 50) // 2),  # each eval scores all of gold: twice is enough on CPU
         val_fraction=0.1,  # used only when there is no gold yet
+        **extra,
     )
 
 
