@@ -2,11 +2,16 @@
 
 Text is normalised (Unicode NFC, ``\\r\\n`` to ``\\n``, surrounding whitespace stripped;
 inner whitespace kept, since it matters in code) and roles are mapped to
-``user``/``assistant``/``system``. The ids are the first 128 bits (32 hex chars) of the
-SHA-256 digest of a canonical JSON encoding (``json.dumps(payload, ensure_ascii=False,
-separators=(",", ":"))``), so the same pair read from two files or two formats gets the same
-``pair_id``. (SHA-256 rather than BLAKE2b: OpenSSL's SHA-256 uses the CPU's SHA extensions and
-hashes about twice as fast here; :mod:`pipelines.ingest.fastflat` computes the same ids column-wise.)
+``user``/``assistant``/``system``. An id is the first 128 bits (32 hex chars) of the SHA-256
+digest of a length-prefixed binary key, so the same pair read from two files or two formats gets
+the same ``pair_id``::
+
+    key = tag, NUL, u64 n_turns, u64 n_texts, u64 byte length of every item, the items' bytes
+
+where the items are ``role_1, content_1, ..., role_n, content_n, text_1, ..., text_m`` in UTF-8
+and every u64 is little-endian. Length prefixes make the key unambiguous without escaping any
+text, so ingest builds the keys of whole blocks from Arrow buffers
+(:mod:`pipelines.ingest.fastflat`); SHA-256 because OpenSSL's uses the CPU's SHA extensions.
 
 - ``prompt_id``  = hash(conversation)
 - ``pair_id``    = hash(conversation, chosen, rejected)   (order matters: a flip differs)
@@ -16,9 +21,9 @@ hashes about twice as fast here; :mod:`pipelines.ingest.fastflat` computes the s
 from __future__ import annotations
 
 import hashlib
-import json
+import struct
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 ROLE_ALIASES = {
     "user": "user",
@@ -56,34 +61,32 @@ def normalize_conversation(turns: Iterable[Mapping[str, str]]) -> Conversation:
     return [{"role": normalize_role(t["role"]), "content": normalize_text(t["content"])} for t in turns]
 
 
-def _digest(payload: object) -> str:
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return digest_bytes(data)
-
-
 def digest_bytes(data: bytes) -> str:
-    """The id of an encoded payload: SHA-256, first 128 bits, hex."""
+    """The id of an encoded key: SHA-256, first 128 bits, hex."""
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def _conv_key(conversation: Conversation) -> list[list[str]]:
-    return [[t["role"], t["content"]] for t in conversation]
+def encode_key(tag: str, conversation: Conversation, texts: Sequence[str] = ()) -> bytes:
+    """The binary key of ``tag`` over a conversation and further texts (see the module docstring)."""
+    items = [s.encode("utf-8") for t in conversation for s in (t["role"], t["content"])]
+    items += [s.encode("utf-8") for s in texts]
+    header = struct.pack(f"<{2 + len(items)}Q", len(conversation), len(texts), *map(len, items))
+    return tag.encode("ascii") + b"\0" + header + b"".join(items)
 
 
 def prompt_id(conversation: Conversation) -> str:
     """Id of a (normalised) conversation."""
-    return _digest(["prompt", _conv_key(conversation)])
+    return digest_bytes(encode_key("prompt", conversation))
 
 
 def pair_id(conversation: Conversation, chosen: str, rejected: str) -> str:
     """Id of a (normalised) ordered pair."""
-    return _digest(["pair", _conv_key(conversation), chosen, rejected])
+    return digest_bytes(encode_key("pair", conversation, (chosen, rejected)))
 
 
 def pairset_id(conversation: Conversation, a: str, b: str) -> str:
     """Id of a conversation with an unordered set of two responses."""
-    lo, hi = sorted((a, b))
-    return _digest(["pairset", _conv_key(conversation), lo, hi])
+    return digest_bytes(encode_key("pairset", conversation, sorted((a, b))))
 
 
 def text_hash(text: str) -> str:

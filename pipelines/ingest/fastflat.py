@@ -10,12 +10,10 @@ the same work on whole parsed blocks with ``pyarrow.compute``, giving the same r
 - **the checks** that reject a row (null field, empty text, identical responses) are masks;
   a row that fails one is handed to the row path itself (:func:`flat_item`), so its
   quarantine reason and detail are the row path's by construction.
-- **the ids**: the canonical JSON that :mod:`lake.ids` hashes is
-  ``["pair",[["user",P]],C,R]`` (and the prompt/pairset variants), where each string is
-  ``json.dumps(..., ensure_ascii=False)``: quotes, backslashes, ``\\n`` and ``\\t`` are
-  escaped with vectorised replaces; a value with any other control character is escaped by
-  ``json``'s own C encoder. The keys are concatenated column-wise and hashed with SHA-256 in
-  one tight loop over the Arrow buffer (no Python string per key).
+- **the ids**: the binary keys that :mod:`lake.ids` hashes (tag, counts, u64 lengths, then the
+  UTF-8 bytes; for one user turn ``pair\\0 1 2 4 |P| |C| |R| user P C R``) are joined from
+  constant parts, a numpy-built block of lengths and the values sliced out of the Arrow
+  buffers, and hashed with SHA-256 in one tight loop (no Python string per key).
 
 A block is taken column-wise only when its parsed columns are strings (``prompt``,
 ``chosen``, ``rejected``; optional ``subset``/``category``/``source`` for the category) and it
@@ -24,12 +22,13 @@ has none of the ``label_details`` keys; any other block goes row by row, as befo
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from hashlib import sha256
-from json.encoder import encode_basestring as _enc  # type: ignore[attr-defined]
 from pathlib import Path
+from unicodedata import is_normalized
 
 import numpy as np
 import pyarrow as pa
@@ -43,8 +42,16 @@ from pipelines.ingest.model import RawPair, Rejected
 TEXT_COLUMNS = ("prompt", "chosen", "rejected")
 CATEGORY_COLUMNS = ("subset", "category", "source")  # read_flat: subset or category or source
 _ASCII_WS = "\t\n\x0b\x0c\r \x1c\x1d\x1e\x1f"  # the ASCII characters for which str.isspace() is true
-_PAIR, _PROMPT, _PAIRSET = b'["pair",[["user","', b'["prompt",[["user","', b'["pairset",[["user","'
-_MID, _SEP, _END, _PROMPT_END = b'"]],"', b'","', b'"]', b'"]]]'
+# every character for which str.isspace() is true: utf8_trim_whitespace's set plus _ASCII_WS (tested)
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+# the constant parts of the keys of a one-turn conversation (lake.ids.encode_key)
+_PAIR = b"pair\0" + struct.pack("<3Q", 1, 2, 4)  # 1 turn, 2 texts, len("user"); then |P| |C| |R|
+_PAIRSET = b"pairset\0" + struct.pack("<3Q", 1, 2, 4)
+_PROMPT = b"prompt\0" + struct.pack("<3Q", 1, 0, 4)  # then |P|
+_USER = b"user"
 
 
 @dataclass
@@ -122,33 +129,26 @@ def _byte_table(marked: bytes) -> np.ndarray:
 
 
 _CR = _byte_table(b"\r")
-_OTHER_ESCAPES = _byte_table(bytes([*range(0x0A), *range(0x0B, 0x20)]) + b'\\"')  # json escapes these (and \n)
 
 
 def normalise(arr: pa.Array, fn: Callable[[str], str] = normalize_text) -> pa.Array:
     """normalize_text over a string array; nulls stay null.
 
-    A value may change only if it is not ASCII (NFC; Python's whitespace also has non-ASCII
-    members), holds a ``\\r`` or has ASCII whitespace at an end: only those go through ``fn``.
+    Only values that ``fn`` may change go through it: those with Python whitespace
+    (``str.isspace``: Unicode's White_Space plus ``\\x1c``-``\\x1f``) at an end, a ``\\r``, or
+    non-ASCII text that is not already NFC (``unicodedata.is_normalized``, a fast C check).
     """
-    trimmed = pc.utf8_trim(arr, _ASCII_WS)
-    changes = pc.or_(pc.invert(pc.string_is_ascii(arr)), pc.not_equal(pc.binary_length(trimmed), pc.binary_length(arr)))
-    changes = pc.or_(changes.fill_null(False), rows_with(arr, _CR))
-    return _patch(arr, changes, fn)
-
-
-def escaped(arr: pa.Array) -> pa.Array:
-    """``json.dumps(s, ensure_ascii=False)`` without its quotes, for every string (no nulls).
-
-    Only ``\\n`` is escaped column-wise (a quarter of the values have one); the few values
-    with a quote, a backslash or another control character go through json's own encoder.
-    """
-    out = pc.replace_substring(arr, "\n", "\\n")
-    other = rows_with(arr, _OTHER_ESCAPES)
-    if pc.any(other).as_py():
-        values = [_enc(s)[1:-1] for s in arr.filter(other).to_pylist()]
-        out = pc.replace_with_mask(out, other, pa.array(values, pa.string()))
-    return out
+    lengths = pc.binary_length(arr)
+    changes = pc.or_(
+        pc.not_equal(pc.binary_length(pc.utf8_trim(arr, _ASCII_WS)), lengths),
+        pc.not_equal(pc.binary_length(pc.utf8_trim_whitespace(arr)), lengths),
+    )
+    changes = pc.or_(changes.fill_null(False), rows_with(arr, _CR)).to_numpy(zero_copy_only=False).copy()
+    non_ascii = np.flatnonzero(pc.invert(pc.string_is_ascii(arr)).fill_null(False).to_numpy(zero_copy_only=False))
+    if len(non_ascii):
+        values = arr.take(pa.array(non_ascii)).to_pylist()
+        changes[non_ascii[[not is_normalized("NFC", v) for v in values]]] = True
+    return _patch(arr, pa.array(changes), fn)
 
 
 def _slices(arr: pa.Array) -> tuple[list[int], memoryview]:
@@ -158,22 +158,25 @@ def _slices(arr: pa.Array) -> tuple[list[int], memoryview]:
     return offsets, memoryview(data_buf if data_buf is not None else b"")  # type: ignore[arg-type]
 
 
-def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[str], list[str], list[str]]:
-    """(pair_ids, prompt_ids, pairset_ids) of normalised columns, as :mod:`lake.ids` computes them.
+def _lengths(*arrays: pa.Array) -> memoryview:
+    """Row i's byte lengths of ``arrays`` as consecutive little-endian u64s (8 * len(arrays) bytes a row)."""
+    return memoryview(np.stack([pc.binary_length(a).to_numpy().astype("<u8") for a in arrays], axis=1).tobytes())
 
-    Each key (e.g. ``["pair",[["user","P"]],"C","R"]``) is joined from the constant parts and
-    the escaped values sliced out of the Arrow buffers: no Python string per key.
-    """
-    in_order = pc.less_equal(chosen, rejected).to_pylist()  # UTF-8 byte order is Python's str order
-    (po, pd), (co, cd), (ro, rd) = _slices(escaped(prompt)), _slices(escaped(chosen)), _slices(escaped(rejected))
+
+def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[str], list[str], list[str]]:
+    """(pair_ids, prompt_ids, pairset_ids) of normalised columns, as :mod:`lake.ids` computes them."""
+    in_order = pc.less_equal(chosen, rejected).to_numpy(zero_copy_only=False)  # UTF-8 byte order = str order
+    lo, hi = pc.if_else(in_order, chosen, rejected), pc.if_else(in_order, rejected, chosen)
+    pair_lens, set_lens, prompt_lens = _lengths(prompt, chosen, rejected), _lengths(prompt, lo, hi), _lengths(prompt)
+    (po, pd), (co, cd), (ro, rd) = _slices(prompt), _slices(chosen), _slices(rejected)
     pair, prompt_ids, pairset = [], [], []
     join = b"".join
-    for i, le in enumerate(in_order):
+    for i, le in enumerate(in_order.tolist()):
         p, c, r = pd[po[i] : po[i + 1]], cd[co[i] : co[i + 1]], rd[ro[i] : ro[i + 1]]
-        lo, hi = (c, r) if le else (r, c)
-        pair.append(sha256(join((_PAIR, p, _MID, c, _SEP, r, _END))).hexdigest()[:32])
-        prompt_ids.append(sha256(join((_PROMPT, p, _PROMPT_END))).hexdigest()[:32])
-        pairset.append(sha256(join((_PAIRSET, p, _MID, lo, _SEP, hi, _END))).hexdigest()[:32])
+        a, b = (c, r) if le else (r, c)
+        pair.append(sha256(join((_PAIR, pair_lens[24 * i : 24 * i + 24], _USER, p, c, r))).hexdigest()[:32])
+        prompt_ids.append(sha256(join((_PROMPT, prompt_lens[8 * i : 8 * i + 8], _USER, p))).hexdigest()[:32])
+        pairset.append(sha256(join((_PAIRSET, set_lens[24 * i : 24 * i + 24], _USER, p, a, b))).hexdigest()[:32])
     return pair, prompt_ids, pairset
 
 

@@ -104,3 +104,27 @@ def test_fast_path_with_workers_equals_one_process(tmp_path):
         return [(json.dumps(b.pair_ids), pa.table({"r": b.source_row, "c": b.chosen})) for b in blocks]
 
     assert run(2) == run(1)
+
+
+def test_whitespace_set_is_pythons():
+    from pipelines.ingest.fastflat import PY_WHITESPACE
+
+    assert set(PY_WHITESPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
+def test_normalise_equals_normalize_text_on_tricky_values():
+    from pipelines.ingest.fastflat import normalise
+
+    values = ["plain", "e\u0301", "\u00e9", "\u3000pad\u2029", "\u0085x\u00a0", "a\r\nb", "\u1e0b\u0323", "x\u200by",
+              "\ufb01 \u212b", "\U0001f600 ok", "\u0915\u093c", " \x1c", None, "", "\u2126\u00c5"]  # fmt: skip
+    got = normalise(pa.array(values, pa.string())).to_pylist()
+    assert got == [None if v is None else ids.normalize_text(v) for v in values]
+
+
+def test_arrow_whitespace_trim_plus_ascii_covers_pythons():
+    import pyarrow.compute as pc
+
+    from pipelines.ingest.fastflat import _ASCII_WS, PY_WHITESPACE
+
+    arrow = {c for c in PY_WHITESPACE if pc.utf8_trim_whitespace(pa.array([c + "x"])).to_pylist() == ["x"]}
+    assert arrow | set(_ASCII_WS) == set(PY_WHITESPACE)
