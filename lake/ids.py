@@ -3,15 +3,17 @@
 Text is normalised (Unicode NFC, ``\\r\\n`` to ``\\n``, surrounding whitespace stripped;
 inner whitespace kept, since it matters in code) and roles are mapped to
 ``user``/``assistant``/``system``. An id is the first 128 bits (32 hex chars) of the SHA-256
-digest of a length-prefixed binary key, so the same pair read from two files or two formats gets
-the same ``pair_id``::
+digest of a length-prefixed key, so the same pair read from two files or two formats gets the
+same ``pair_id``::
 
-    key = tag, NUL, u64 n_turns, u64 n_texts, u64 byte length of every item, the items' bytes
+    key = tag LF n_turns SP n_texts (SP byte_length)* LF items
 
-where the items are ``role_1, content_1, ..., role_n, content_n, text_1, ..., text_m`` in UTF-8
-and every u64 is little-endian. Length prefixes make the key unambiguous without escaping any
-text, so ingest builds the keys of whole blocks from Arrow buffers
-(:mod:`pipelines.ingest.fastflat`); SHA-256 because OpenSSL's uses the CPU's SHA extensions.
+where the numbers are decimal ASCII, one byte length per item, and the items are ``role_1,
+content_1, ..., role_n, content_n, text_1, ..., text_m`` in UTF-8, concatenated. The header's
+length prefixes make the key unambiguous with no escaping, and the key is valid UTF-8, so ingest
+builds and hashes the keys of whole blocks as string columns in polars (with ``polars-hash``'s
+SHA-256; :mod:`pipelines.ingest.fastflat`). For one user turn ``P`` and responses ``C``, ``R``
+the pair key is ``"pair\n1 2 4 |P| |C| |R|\nuser" + P + C + R``.
 
 - ``prompt_id``  = hash(conversation)
 - ``pair_id``    = hash(conversation, chosen, rejected)   (order matters: a flip differs)
@@ -21,7 +23,6 @@ text, so ingest builds the keys of whole blocks from Arrow buffers
 from __future__ import annotations
 
 import hashlib
-import struct
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -67,11 +68,11 @@ def digest_bytes(data: bytes) -> str:
 
 
 def encode_key(tag: str, conversation: Conversation, texts: Sequence[str] = ()) -> bytes:
-    """The binary key of ``tag`` over a conversation and further texts (see the module docstring)."""
+    """The key of ``tag`` over a conversation and further texts (see the module docstring)."""
     items = [s.encode("utf-8") for t in conversation for s in (t["role"], t["content"])]
     items += [s.encode("utf-8") for s in texts]
-    header = struct.pack(f"<{2 + len(items)}Q", len(conversation), len(texts), *map(len, items))
-    return tag.encode("ascii") + b"\0" + header + b"".join(items)
+    header = f"{tag}\n{len(conversation)} {len(texts)}" + "".join(f" {len(x)}" for x in items) + "\n"
+    return header.encode("ascii") + b"".join(items)
 
 
 def prompt_id(conversation: Conversation) -> str:

@@ -10,10 +10,10 @@ the same work on whole parsed blocks with ``pyarrow.compute``, giving the same r
 - **the checks** that reject a row (null field, empty text, identical responses) are masks;
   a row that fails one is handed to the row path itself (:func:`flat_item`), so its
   quarantine reason and detail are the row path's by construction.
-- **the ids**: the binary keys that :mod:`lake.ids` hashes (tag, counts, u64 lengths, then the
-  UTF-8 bytes; for one user turn ``pair\\0 1 2 4 |P| |C| |R| user P C R``) are joined from
-  constant parts, a numpy-built block of lengths and the values sliced out of the Arrow
-  buffers, and hashed with SHA-256 in one tight loop (no Python string per key).
+- **the ids**: the keys that :mod:`lake.ids` hashes (for one user turn
+  ``"pair\\n1 2 4 |P| |C| |R|\\nuser" + P + C + R`` and the prompt/pairset variants) are built
+  as string columns and hashed with SHA-256 by polars and ``polars-hash`` (Rust, on polars'
+  thread pool): no Python work per row.
 
 A block is taken column-wise only when its parsed columns are strings (``prompt``,
 ``chosen``, ``rejected``; optional ``subset``/``category``/``source`` for the category) and it
@@ -22,15 +22,15 @@ has none of the ``label_details`` keys; any other block goes row by row, as befo
 
 from __future__ import annotations
 
-import struct
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from hashlib import sha256
 from pathlib import Path
 from unicodedata import is_normalized
 
 import numpy as np
+import polars as pl
+import polars_hash as plh
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -47,11 +47,6 @@ PY_WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
-# the constant parts of the keys of a one-turn conversation (lake.ids.encode_key)
-_PAIR = b"pair\0" + struct.pack("<3Q", 1, 2, 4)  # 1 turn, 2 texts, len("user"); then |P| |C| |R|
-_PAIRSET = b"pairset\0" + struct.pack("<3Q", 1, 2, 4)
-_PROMPT = b"prompt\0" + struct.pack("<3Q", 1, 0, 4)  # then |P|
-_USER = b"user"
 
 
 @dataclass
@@ -158,26 +153,22 @@ def _slices(arr: pa.Array) -> tuple[list[int], memoryview]:
     return offsets, memoryview(data_buf if data_buf is not None else b"")  # type: ignore[arg-type]
 
 
-def _lengths(*arrays: pa.Array) -> memoryview:
-    """Row i's byte lengths of ``arrays`` as consecutive little-endian u64s (8 * len(arrays) bytes a row)."""
-    return memoryview(np.stack([pc.binary_length(a).to_numpy().astype("<u8") for a in arrays], axis=1).tobytes())
-
-
-def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[str], list[str], list[str]]:
+def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[str], pa.Array, pa.Array]:
     """(pair_ids, prompt_ids, pairset_ids) of normalised columns, as :mod:`lake.ids` computes them."""
-    in_order = pc.less_equal(chosen, rejected).to_numpy(zero_copy_only=False)  # UTF-8 byte order = str order
-    lo, hi = pc.if_else(in_order, chosen, rejected), pc.if_else(in_order, rejected, chosen)
-    pair_lens, set_lens, prompt_lens = _lengths(prompt, chosen, rejected), _lengths(prompt, lo, hi), _lengths(prompt)
-    (po, pd), (co, cd), (ro, rd) = _slices(prompt), _slices(chosen), _slices(rejected)
-    pair, prompt_ids, pairset = [], [], []
-    join = b"".join
-    for i, le in enumerate(in_order.tolist()):
-        p, c, r = pd[po[i] : po[i + 1]], cd[co[i] : co[i + 1]], rd[ro[i] : ro[i + 1]]
-        a, b = (c, r) if le else (r, c)
-        pair.append(sha256(join((_PAIR, pair_lens[24 * i : 24 * i + 24], _USER, p, c, r))).hexdigest()[:32])
-        prompt_ids.append(sha256(join((_PROMPT, prompt_lens[8 * i : 8 * i + 8], _USER, p))).hexdigest()[:32])
-        pairset.append(sha256(join((_PAIRSET, set_lens[24 * i : 24 * i + 24], _USER, p, a, b))).hexdigest()[:32])
-    return pair, prompt_ids, pairset
+    p, c, r = pl.col("p"), pl.col("c"), pl.col("r")
+    n = {k: pl.col(k).str.len_bytes().cast(pl.String) for k in ("p", "c", "r")}
+    in_order = c <= r  # byte order = Python's str order
+    lo, hi = pl.when(in_order).then(c).otherwise(r), pl.when(in_order).then(r).otherwise(c)
+    sp, user = pl.lit(" "), pl.lit("\nuser")
+    n_lo, n_hi = lo.str.len_bytes().cast(pl.String), hi.str.len_bytes().cast(pl.String)
+    keys = pl.from_arrow(pa.table({"p": prompt, "c": chosen, "r": rejected})).select(
+        pair=pl.concat_str([pl.lit("pair\n1 2 4 "), n["p"], sp, n["c"], sp, n["r"], user, p, c, r]),
+        prompt=pl.concat_str([pl.lit("prompt\n1 0 4 "), n["p"], user, p]),
+        pairset=pl.concat_str([pl.lit("pairset\n1 2 4 "), n["p"], sp, n_lo, sp, n_hi, user, p, lo, hi]),
+    )
+    out = keys.select(plh.col(k).chash.sha2_256().str.slice(0, 32) for k in ("pair", "prompt", "pairset"))
+    prompt_ids, pairset_ids = (out[k].to_arrow().cast(pa.string()) for k in ("prompt", "pairset"))
+    return out["pair"].to_list(), prompt_ids, pairset_ids
 
 
 def _category(table: pa.Table) -> pa.Array:
@@ -218,8 +209,8 @@ def flat_block(table: pa.Table, start: int, label_origin: str | None) -> FlatBlo
     return FlatBlock(
         source_row=pa.array(rows, pa.int64()),
         pair_ids=pair_ids,
-        prompt_ids=pa.array(prompt_ids, pa.string()),
-        pairset_ids=pa.array(pairset_ids, pa.string()),
+        prompt_ids=prompt_ids,
+        pairset_ids=pairset_ids,
         prompt=prompt,
         chosen=chosen,
         rejected=rejected,

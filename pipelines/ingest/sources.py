@@ -29,6 +29,9 @@ BLOCK_BYTES = 8 << 20  # JSONL is parsed in blocks of about this size
 Row = tuple[int, dict[str, Any] | Rejected]
 
 
+PARSE_BLOCK_BYTES = 1 << 20
+
+
 def open_binary(path: Path) -> IO[bytes]:
     if path.name.endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
@@ -66,8 +69,11 @@ def parse_block_table(block: bytes) -> pa.Table | None:
     n_lines = block.count(b"\n")
     if b"\n\n" in block or block.startswith(b"\n") or b"\n\r\n" in block:
         return None  # blank lines: pyarrow would skip them and shift row positions
+    # 1 MiB parse blocks: pyarrow parses them on its thread pool (a row longer than that raises
+    # ArrowInvalid, and the block then goes line by line: slower, still exact)
+    options = pajson.ReadOptions(block_size=min(len(block) + 1, PARSE_BLOCK_BYTES))
     try:
-        table = pajson.read_json(io.BytesIO(block), read_options=pajson.ReadOptions(block_size=len(block) + 1))
+        table = pajson.read_json(io.BytesIO(block), read_options=options)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     if table.num_rows != n_lines or "timestamp" in str(table.schema):
