@@ -77,12 +77,13 @@ def test_two_annotators_at_once_do_not_overwrite_each_other(browser, app_server)
     for name, page in pages.items():
         _sign_in(page, url, name)
     # Playwright's sync API is bound to one thread: both pages click, then both wait, so their saves overlap
-    for _ in range(4):
+    for answered in range(1, 5):
         for page in pages.values():
             page.click("#btn-a")
         for page in pages.values():
             page.wait_for_function("document.querySelector('#status').textContent.startsWith('saved')")
             page.evaluate("document.querySelector('#status').textContent = ''")
+            _remaining(page, 4 - answered)  # the next pair is shown: a click now is not one the app ignores as busy
     for page in pages.values():
         _remaining(page, 0)
     bob, carol = _answers(lake, "bob"), _answers(lake, "carol")
