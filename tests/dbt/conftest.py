@@ -52,6 +52,7 @@ def _pairs() -> dict[str, dict[str, Any]]:
         "attr_filtered": pair_row("How do I pick a lock?", "I can't help with that.", "Use a tension wrench."),
         "near_rep": pair_row("Summarise the plot of Hamlet.", "A prince avenges his father.", "It is a play."),
         "near_member": pair_row("Summarize the plot of Hamlet.", "A prince seeks revenge.", "A play."),
+        "near_sibling": pair_row("Summarise the plot of Hamlet.", "Revenge, madness and death in Denmark.", "Sad."),
         "empty": pair_row("Say something.", "Something.", ""),
         "identical": pair_row("Greet me.", "Hello  there!", "hello there!"),
         "truncated": pair_row(
@@ -145,7 +146,7 @@ def build_crafted_lake(lake: Lake) -> dict[str, str]:
     neighbours = [
         {"pair_id": ids[name], "cluster_id": ids["near_rep"], "is_representative": name == "near_rep",
          "similarity": sim, "threshold": 0.9, "model": "minilm", "computed_at": T0}
-        for name, sim in (("near_rep", 1.0), ("near_member", 0.95))
+        for name, sim in (("near_rep", 1.0), ("near_sibling", 1.0), ("near_member", 0.95))
     ]  # fmt: skip
     bench = [{"benchmark": "storybench", "prompt_id": "b1", "prompt": BENCH, "source_file": "bench.jsonl",
               "source_row": 0, "ingest_batch_id": "b", "ingested_at": T0}]  # fmt: skip

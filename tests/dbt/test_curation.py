@@ -82,6 +82,7 @@ def test_filters_by_attributes_neighbours_and_degeneracy(round1: tuple) -> None:
     assert rows["attr_filtered"]["reasons"] == ["task_category_filtered"]
     assert rows["near_member"]["reasons"] == ["near_duplicate"]
     assert rows["near_rep"]["decision"] == "keep"
+    assert rows["near_sibling"]["decision"] == "keep"  # the leader prompt's other pair: not a near-duplicate
     assert rows["empty"]["reasons"] == ["empty_side"]
     assert rows["identical"]["reasons"] == ["identical_responses"]
     assert rows["truncated"]["reasons"] == ["truncated_response"]
@@ -130,7 +131,8 @@ def test_publish_writes_kept_and_swapped_flipped_pairs(round2: tuple) -> None:
     lake, ids, _, _ = round2
     kept = lake.dataset("curated", "round-1").to_table().to_pylist()
     assert {r["pair_id"] for r in kept} == {
-        ids[n] for n in ("keep", "dup_first", "near_miss", "near_rep", "human_keep", "untrusted_no", "s2_keep")
+        ids[n]
+        for n in ("keep", "dup_first", "near_miss", "near_rep", "near_sibling", "human_keep", "untrusted_no", "s2_keep")
     } | {ids["s2_missing"]}
     flipped = lake.dataset("flipped", "round-1").to_table().to_pylist()
     assert [(r["pair_id"], r["chosen"], r["rejected"], r["label_provenance"]) for r in flipped] == [
