@@ -26,6 +26,8 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
+SCHEME = "sha256-lp1"  # recorded in a lake's manifest; change it whenever ids would change
+
 ROLE_ALIASES = {
     "user": "user",
     "human": "user",

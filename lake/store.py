@@ -28,10 +28,12 @@ from typing import Any
 import lance
 import pyarrow as pa
 
+from lake.ids import SCHEME as IDS_SCHEME
 from lake.schemas import TABLES
 
 DEFAULT_ROOT = "lakehouse"
 MANIFEST = "_lake.json"
+LEGACY_IDS = "blake2b-json"  # the id scheme of lakes written before the manifest recorded one
 COMMIT_LOG = "_commits.jsonl"
 # Lance file format of new tables. 2.0 writes about 6x and scans about 3x faster than 2.1+ (whose
 # string compression makes files ~40% smaller); a curation lake rewrites and scans its tables
@@ -181,6 +183,17 @@ class Lake:
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / MANIFEST)
 
+    def check_ids(self) -> None:
+        """Refuse to add pairs to a lake whose ``pair_id``s were computed by another id scheme."""
+        manifest = self._manifest()
+        scheme = manifest.get("ids", LEGACY_IDS if "pairs" in manifest["tables"] else IDS_SCHEME)
+        if scheme != IDS_SCHEME:
+            raise LakeError(
+                f"the pairs in {self.root} have {scheme} ids, this prefhouse computes {IDS_SCHEME} ids "
+                "(lake/ids.py): new pairs would not deduplicate against the old ones. Ingest the source "
+                "files into a new lake (--lake PATH)"
+            )
+
     def pinned_version(self, table: str) -> int | None:
         """The committed version of ``table``, or None if it does not exist yet."""
         return self._manifest()["tables"].get(table)
@@ -300,6 +313,8 @@ class Lake:
                     self._rollback(txn.pinned_before)
                 raise
             manifest = self._manifest()
+            if "ids" not in manifest and "pairs" not in manifest["tables"]:
+                manifest["ids"] = IDS_SCHEME  # a lake whose pairs predate the field keeps none: see check_ids
             manifest["tables"].update(txn.written)
             manifest["commit"] = int(manifest.get("commit", 0)) + 1
             self._write_manifest(manifest)

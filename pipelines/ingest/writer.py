@@ -292,6 +292,7 @@ def ingest_paths(
         if len(files) > 1:
             raise ValueError("--as-benchmark over several files needs --source NAME (the benchmark's name)")
         source = default_source(files[0], detect_format(files[0]) if format == "auto" else format)
+    lake.check_ids()
     started = datetime.now(UTC)
     with lake.transaction(f"ingest {', '.join(str(f) for f in files)[:200]}") as txn:
         run = _Run(lake, files, format, source, as_benchmark, options, progress, fast)

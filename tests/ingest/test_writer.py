@@ -174,3 +174,19 @@ def test_sigkill_mid_ingest_leaves_previous_version(lake, tmp_path, path_kind):
     assert lake.dataset("pairs").count_rows() == 1
     report = ingest_paths(lake, [big])  # the next writer rolls back the leftovers and commits
     assert report.n_accepted == 30_000 and lake.dataset("pairs").count_rows() == 30_001
+
+
+def test_ingest_refuses_a_lake_whose_ids_came_from_another_scheme(lake, tmp_path):
+    from lake.store import LakeError
+
+    path = write_jsonl(tmp_path / "a.jsonl", [{"prompt": "p", "chosen": "c", "rejected": "r"}])
+    ingest_paths(lake, [path])
+    manifest_path = lake.root / "_lake.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["ids"] == ids.SCHEME
+    versions = {t: lake.version(t) for t in ("pairs", "pair_sources")}
+    del manifest["ids"]  # as a lake written before the manifest recorded its id scheme
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(LakeError, match="new lake"):
+        ingest_paths(lake, [path])
+    assert {t: lake.version(t) for t in versions} == versions
