@@ -67,6 +67,7 @@ def _held_out_accuracy(cfg, name: str, train, test, out: Path) -> float:
     tc = train_config(
         "cpu", out=out / f"rm-{name}", run_id=f"rm-{name}", max_steps=cfg.rm_steps, max_length=cfg.max_length,
         batch_size=16, seed=cfg.seed_rm, eval_every=10**9, val_fraction=0.0, lr=cfg.rm_lr,
+        **({"backbone": cfg.rm_backbone} if cfg.rm_backbone else {}),
     )  # fmt: skip
     train_examples(tc, train, [], {"table": name})
     model, tok, _ = load_run(out / f"rm-{name}", device="cpu")
@@ -83,7 +84,7 @@ def _run_rounds(cfg, lake, workdir: Path, seed: int) -> int:
         t = time.perf_counter()
         rc = RoundConfig(round=rnd, stage=stage, rm_max_steps=cfg.rm_steps, rm_limit=cfg.n,
                          rm_max_length=cfg.max_length, runs_dir=workdir / "runs", seed=seed,
-                         rm_lr=cfg.rm_lr)  # fmt: skip
+                         rm_lr=cfg.rm_lr, rm_backbone=cfg.rm_backbone)  # fmt: skip
         outcome = run_configured_round(lake, rc, log=lambda m: print("   ", m, flush=True))
         if outcome.status != "done":
             raise RuntimeError(f"round {rnd} {outcome.status}: {outcome.message}")
@@ -199,6 +200,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--stage1-rounds", type=int, default=1, help="Stage-1 rounds before Stage 2")
     ap.add_argument("--rm-steps", type=int, default=60, help="optimizer steps per RM (the shared budget)")
     ap.add_argument("--rm-lr", type=float, default=1e-4, help="learning rate of every RM (rounds and comparisons)")
+    ap.add_argument(
+        "--rm-backbone",
+        default=None,
+        help="local Hugging Face model folder for every RM (default: MiniLM; a GPU is used when present)",
+    )
     ap.add_argument("--seed-rm", type=int, default=0, help="seed of the comparison RMs")
     ap.add_argument("--max-length", type=int, default=128, help="RM tokens per side")
     ap.add_argument("--data", type=Path, default=REPO / "data", help="the repo's sample data")
