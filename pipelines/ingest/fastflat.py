@@ -1,12 +1,12 @@
 """Column-wise fast path for flat JSONL files (``prompt`` / ``chosen`` / ``rejected`` strings).
 
 The row path (:func:`pipelines.ingest.flat.read_flat`) builds a dict, a conversation and
-three canonical JSON strings per row in Python. For the common flat layout this module does
-the same work on whole parsed blocks with ``pyarrow.compute``, giving the same results:
+three id keys per row in Python. For the common flat layout this module does the same work
+on whole parsed blocks with ``pyarrow.compute`` and polars, giving the same results:
 
-- **normalisation** (:func:`lake.ids.normalize_text`): a value that is ASCII, has no ``\\r``
-  and no whitespace at either end is already normal; only the other values (non-ASCII ones
-  need NFC) go through ``normalize_text`` in Python, and are put back with a mask.
+- **normalisation** (:func:`lake.ids.normalize_text`): only values with whitespace at an end,
+  a ``\\r``, or non-ASCII text that is not NFC go through ``normalize_text`` in Python
+  (:func:`normalise`), and are put back with a mask.
 - **the checks** that reject a row (null field, empty text, identical responses) are masks;
   a row that fails one is handed to the row path itself (:func:`flat_item`), so its
   quarantine reason and detail are the row path's by construction.
@@ -104,28 +104,6 @@ def _prompt_text(s: str) -> str:
     return normalize_text(s.strip())  # user_prompt() strips, make_pair() normalises
 
 
-def rows_with(arr: pa.Array, table: np.ndarray) -> pa.Array:
-    """Rows of a string array holding any byte that ``table`` (a 256-entry bool table) marks.
-
-    One numpy pass over the data buffer; the rare hits are mapped to rows by their offsets.
-    """
-    offsets, data = _slices(arr)
-    hits = np.flatnonzero(table[np.frombuffer(data, np.uint8)[offsets[0] : offsets[-1]]]) + offsets[0]
-    mask = np.zeros(len(arr), dtype=bool)
-    if len(hits):
-        mask[np.searchsorted(offsets, hits, side="right") - 1] = True
-    return pa.array(mask)
-
-
-def _byte_table(marked: bytes) -> np.ndarray:
-    table = np.zeros(256, dtype=bool)
-    table[list(marked)] = True
-    return table
-
-
-_CR = _byte_table(b"\r")
-
-
 def normalise(arr: pa.Array, fn: Callable[[str], str] = normalize_text) -> pa.Array:
     """normalize_text over a string array; nulls stay null.
 
@@ -138,19 +116,12 @@ def normalise(arr: pa.Array, fn: Callable[[str], str] = normalize_text) -> pa.Ar
         pc.not_equal(pc.binary_length(pc.utf8_trim(arr, _ASCII_WS)), lengths),
         pc.not_equal(pc.binary_length(pc.utf8_trim_whitespace(arr)), lengths),
     )
-    changes = pc.or_(changes.fill_null(False), rows_with(arr, _CR)).to_numpy(zero_copy_only=False).copy()
+    changes = pc.or_(changes, pc.match_substring(arr, "\r")).fill_null(False).to_numpy(zero_copy_only=False).copy()
     non_ascii = np.flatnonzero(pc.invert(pc.string_is_ascii(arr)).fill_null(False).to_numpy(zero_copy_only=False))
     if len(non_ascii):
         values = arr.take(pa.array(non_ascii)).to_pylist()
         changes[non_ascii[[not is_normalized("NFC", v) for v in values]]] = True
     return _patch(arr, pa.array(changes), fn)
-
-
-def _slices(arr: pa.Array) -> tuple[list[int], memoryview]:
-    """The offsets and data of a string array: row i is ``data[o[i]:o[i + 1]]``."""
-    _validity, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4).tolist()
-    return offsets, memoryview(data_buf if data_buf is not None else b"")  # type: ignore[arg-type]
 
 
 def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[str], pa.Array, pa.Array]:
