@@ -2,7 +2,8 @@
 both, send only the uncertain pairs to the judges, keep / flip by the rule in the dbt mart,
 gate, publish the kept set and the flipped set.
 
-Each queued pair carries its nearest gold pairs by ``(x, a)`` embedding (:func:`gold_anchors`),
+Each queued pair carries its nearest gold pairs by ``(x, a)`` embedding
+(:func:`pipelines.retrieval.anchors.gold_anchors`),
 which the judges see as demonstrations, as Stage 1's retrieved pairs carry the gold pairs that
 retrieved them.
 """
@@ -12,24 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from lake import Lake
-from lake.labels import gold_verdicts
 from lake.schemas import RETRIEVAL_QUEUE
-from pipelines.annotate.judge import MAX_DEMOS
-from pipelines.retrieval.embed import EMBEDDINGS
-from pipelines.retrieval.search import VectorIndex
+from pipelines.retrieval.anchors import MAX_ANCHORS, gold_anchors
 from pipelines.rounds.stage1 import rm_train_config
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
 from pipelines.rounds.steps_common import Embed, Gate, Judge, llm_backend
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
 
 MIN_GOLD = 8
-MAX_ANCHORS = MAX_DEMOS  # anchors per queued pair: the judges show at most this many demonstrations
 
 
 class GoldRM(Step):
@@ -104,59 +99,6 @@ class EmbedForJudges(Embed):
         if llm_backend(ctx) is None:
             return StepResult(status="skipped", message="no LLM backend: nothing is queued, so no demonstrations")
         return super().run(ctx)
-
-
-class _GoldVectors(VectorIndex):
-    """Exact search over the gold pairs' vectors only: gold is small (thousands), one in-memory matrix."""
-
-    def __init__(self, lake: Lake, gold: Iterable[str]) -> None:
-        super().__init__(lake, EMBEDDINGS, "pair_id")
-        found = self.vectors(list(gold))
-        keys = sorted(found)  # key order: the exact search breaks similarity ties by key
-        self._keys = np.asarray(keys, dtype=object)
-        self._matrix = np.stack([found[g] for g in keys]) if keys else np.zeros((0, 0), np.float32)
-        self.n, self.use_ann = len(keys), False
-
-
-def gold_anchors(
-    lake: Lake,
-    pair_ids: Iterable[str],
-    k: int = MAX_ANCHORS,
-    gold_p: Mapping[str, float] | None = None,
-    batch_size: int = 4096,
-) -> dict[str, list[dict[str, Any]]]:
-    """Each pair's ``k`` nearest gold pairs by embedding similarity, best first: its judge demonstrations.
-
-    Gold = pairs with a human majority verdict (:func:`lake.labels.gold_verdicts`, what the judges
-    can show); a pair is never its own anchor. Anchors are ``RETRIEVAL_QUEUE`` anchor structs:
-    ``rank`` 1 = most similar, ``p`` = ``gold_p`` of the gold pair (the best RM's p) or None,
-    ``k`` = anchors asked for. The pairs' vectors are read from ``embeddings`` ``batch_size`` at a
-    time and searched exactly against the gold matrix (memory: one batch plus gold); a pair without
-    a vector, or a lake without gold or embeddings, gets [].
-    """
-    if not 0 <= k <= MAX_ANCHORS:
-        raise ValueError(f"k must lie in [0, {MAX_ANCHORS}] (the judges show at most {MAX_ANCHORS}), got {k}")
-    wanted = sorted(set(pair_ids))
-    out: dict[str, list[dict[str, Any]]] = {pid: [] for pid in wanted}
-    gold = gold_verdicts(lake)
-    if not wanted or not gold or k <= 0 or not lake.exists(EMBEDDINGS):
-        return out
-    index = _GoldVectors(lake, gold)
-    if not index.n:
-        return out
-    p_of = gold_p or {}
-    for start in range(0, len(wanted), batch_size):
-        found = index.vectors(wanted[start : start + batch_size])  # from the whole embeddings table
-        ids = sorted(found)
-        if not ids:
-            continue
-        hits = index.search(np.stack([found[pid] for pid in ids]), k + 1)  # + 1: the pair itself may be gold
-        for pid, hs in zip(ids, hits, strict=True):
-            out[pid] = [
-                {"gold_pair_id": g, "rank": rank, "similarity": sim, "p": p_of.get(g), "k": k}
-                for rank, (g, sim) in enumerate([h for h in hs if h[0] != pid][:k], start=1)
-            ]
-    return out
 
 
 def queue_for_judges(

@@ -14,8 +14,9 @@ import pytest
 from lake.labels import gold_verdicts
 from lake.records import pairs_table
 from pipelines.annotate.judge import MAX_DEMOS, demonstrations
+from pipelines.retrieval.anchors import gold_anchors
 from pipelines.rounds.config import RoundConfig
-from pipelines.rounds.stage2 import EmbedForJudges, Triage, gold_anchors
+from pipelines.rounds.stage2 import EmbedForJudges, Triage
 from pipelines.rounds.step import RoundContext
 from tests.retrieval.conftest import human_label, make_pairs, prompts, put, rm_run, rm_score
 
