@@ -71,6 +71,12 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def _distinct(a: str, b: str) -> bool:
+    from lake.ids import normalize_text
+
+    return normalize_text(a) != normalize_text(b)
+
+
 def ultrafeedback(n: int, n_test: int, seed: int, root: Path) -> Pool:
     """The first ``n`` rows of the marked-flip copy (its flips were drawn by its makers, not by us)."""
     noisy_recs = _read_jsonl(root / "label_flip_20.jsonl")
@@ -78,7 +84,10 @@ def ultrafeedback(n: int, n_test: int, seed: int, root: Path) -> Pool:
     test_recs = _read_jsonl(root / "eval_clean.jsonl")
     if [r["source_index"] for r in noisy_recs] != [r["source_index"] for r in clean_recs]:
         raise ValueError(f"{root}: label_flip_20.jsonl and train_clean.jsonl are not row-aligned")
-    idx = sorted(random.Random(f"uf:{seed}").sample(range(len(noisy_recs)), min(n, len(noisy_recs))))
+    # rows whose two responses are the same text (after ingest's normalisation) are not pairs: ingest
+    # would quarantine them, and the pairs quality gate blocks a round that has one
+    usable = [i for i, r in enumerate(map(_uf_row, clean_recs)) if _distinct(r["chosen"], r["rejected"])]
+    idx = sorted(random.Random(f"uf:{seed}").sample(usable, min(n, len(usable))))
     clean = [_uf_row(clean_recs[i]) for i in idx]
     noisy = [_uf_row(noisy_recs[i]) for i in idx]
     flipped = {j for j, i in enumerate(idx) if noisy_recs[i]["metadata"]["noise"]["selected"]}
