@@ -71,10 +71,12 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def _distinct(a: str, b: str) -> bool:
+def _usable(a: str, b: str) -> bool:
+    """Both responses non-empty and different after ingest's normalisation (ingest quarantines the rest)."""
     from lake.ids import normalize_text
 
-    return normalize_text(a) != normalize_text(b)
+    a, b = normalize_text(a), normalize_text(b)
+    return bool(a) and bool(b) and a != b
 
 
 def ultrafeedback(n: int, n_test: int, seed: int, root: Path) -> Pool:
@@ -84,9 +86,9 @@ def ultrafeedback(n: int, n_test: int, seed: int, root: Path) -> Pool:
     test_recs = _read_jsonl(root / "eval_clean.jsonl")
     if [r["source_index"] for r in noisy_recs] != [r["source_index"] for r in clean_recs]:
         raise ValueError(f"{root}: label_flip_20.jsonl and train_clean.jsonl are not row-aligned")
-    # rows whose two responses are the same text (after ingest's normalisation) are not pairs: ingest
-    # would quarantine them, and the pairs quality gate blocks a round that has one
-    usable = [i for i, r in enumerate(map(_uf_row, clean_recs)) if _distinct(r["chosen"], r["rejected"])]
+    # rows with an empty response or two equal ones are not pairs: ingest would quarantine them,
+    # and the pairs quality gate blocks a round that has one
+    usable = [i for i, r in enumerate(map(_uf_row, clean_recs)) if _usable(r["chosen"], r["rejected"])]
     idx = sorted(random.Random(f"uf:{seed}").sample(usable, min(n, len(usable))))
     clean = [_uf_row(clean_recs[i]) for i in idx]
     noisy = [_uf_row(noisy_recs[i]) for i in idx]
