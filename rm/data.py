@@ -9,7 +9,7 @@ edge is :func:`read_snapshot_pairs` (a table at a version or tag) and :func:`rea
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,15 +123,24 @@ def collate(items: Sequence[Encoded], pad_id: int, device: str = "cpu") -> tuple
     return pad_batch([it.chosen_ids for it in items] + [it.rejected_ids for it in items], pad_id, device)
 
 
-def split_holdout(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """Hold out ``fraction`` of the examples by prompt (no prompt on both sides)."""
+def split_holdout(
+    examples: list[Example], fraction: float, seed: int, key: Callable[[Example], str] | None = None
+) -> tuple[list[Example], list[Example]]:
+    """Hold out ``fraction`` of the examples by prompt (no prompt on both sides).
+
+    ``key`` groups examples that must stay on one side (default: the conversation). Pairs built
+    from one source prompt with different appended instructions need the source prompt here, or
+    the same text is learned on one side and tested on the other.
+    """
     if fraction <= 0:
         return examples, []
-    prompts = sorted({repr(e.conversation) for e in examples})
+    group = key or (lambda e: repr(e.conversation))
+    keys = [group(e) for e in examples]
+    prompts = sorted(set(keys))
     random.Random(seed).shuffle(prompts)
     held = set(prompts[: max(1, int(len(prompts) * fraction))])
-    train = [e for e in examples if repr(e.conversation) not in held]
-    val = [e for e in examples if repr(e.conversation) in held]
+    train = [e for e, k in zip(examples, keys, strict=True) if k not in held]
+    val = [e for e, k in zip(examples, keys, strict=True) if k in held]
     return train, val
 
 

@@ -24,6 +24,10 @@ def test_each_pair_is_checkable_from_a_real_response(pairs):
         assert p.conversation[-1]["content"].endswith(p.instruction.text)  # the instruction closes the prompt
         base = p.base["response"]
         assert base in (p.chosen, p.rejected) or p.instruction.kind in ("bullets", "end_phrase", "max_words")
+        if p.instruction.kind in ("include_word", "exclude_word"):  # the rejected side is the edited one
+            assert p.chosen == base and p.rejected != base
+    excluded = [p for p in pairs if p.instruction.kind == "exclude_word"]
+    assert all(p.instruction.word in p.conversation[-1]["content"].lower() for p in excluded)  # a prompt word
     assert {p.source for p in pairs} <= {"hh-rlhf", "pandalm", "llmbar"}
 
 
@@ -66,3 +70,23 @@ def test_pairs_table_for_the_lake(pairs):
     table = to_pairs_table(pairs[:5])
     assert table.schema == PAIRS and table.num_rows == 5
     assert table["category"].to_pylist() == [p.instruction.kind for p in pairs[:5]]
+
+
+def test_holdout_by_source_prompt_keeps_each_source_on_one_side():
+    """Pairs from one source prompt with different instructions must not straddle the split."""
+    from pipelines.synth.checkable import base_responses
+    from rm.data import Example, split_holdout
+
+    bases = base_responses(DATA)[:30]
+    twice = make_checkable_pairs(90, seed=0, bases=bases)  # each source used about three times
+    assert len({p.base["response"] for p in twice}) <= 30
+    examples = [Example(p.conversation, p.chosen, p.rejected, pair_id=str(i)) for i, p in enumerate(twice)]
+
+    def source(e: Example) -> str:
+        return twice[int(e.pair_id)].base["response"]
+
+    train, val = split_holdout(examples, 0.3, seed=0, key=source)
+    assert val and train and len(train) + len(val) == len(examples)
+    assert not {source(e) for e in train} & {source(e) for e in val}
+    by_prompt = split_holdout(examples, 0.3, seed=0)  # default: the conversation as written
+    assert not {repr(e.conversation) for e in by_prompt[0]} & {repr(e.conversation) for e in by_prompt[1]}
