@@ -11,11 +11,9 @@ uncased, so nothing here rests on letter case):
   sentence or word boundary, rejected = the full response (longer than N);
 - ``include_word``: "Include the word W." W is a word of the response; rejected = the
   response with W deleted;
-- ``exclude_word``: "Do not mention the word W." W is a content word of the prompt that the
-  response does not use; chosen = the response as it was, rejected = the response with one of
-  its content words replaced by W. (Until 2026-11-26 this kind was the mirror of
-  ``include_word``, chosen = W deleted, rejected = the response as it was; the issue's
-  construction, which this follows now, edits the rejected side of every word pair.)
+- ``exclude_word``: "Do not mention the word W." chosen = the response with W deleted,
+  rejected = the response as it was (the mirror of ``include_word``: the same edit, the
+  opposite label, so only the instruction tells them apart);
 - ``bullets``: "Answer as a list of exactly K bullet points." chosen = the response's text in
   K ``- `` lines, rejected = the same text in K+1 (or K-1) lines, or as one paragraph;
 - ``end_phrase``: "End your answer with the phrase P." chosen = response + P, rejected = P +
@@ -120,38 +118,21 @@ def _as_bullets(text: str, k: int) -> str:
     return "\n".join("- " + chunk for chunk in _split_even(_words(text), k))
 
 
-def _content_words(text: str) -> list[str]:
-    """Distinct lower-case words of 4+ letters that are not stopwords, sorted (seeded picks)."""
-    return sorted({w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in STOPWORDS})
-
-
-def _replace_word(text: str, word: str, new: str) -> str:
-    """``text`` with the first whole-word ``word`` (any case) replaced by ``new``."""
-    return re.sub(rf"\b{re.escape(word)}\b", new, text, count=1, flags=re.IGNORECASE)
-
-
-def _build(kind: str, prompt: str, response: str, rng: random.Random) -> tuple[Instruction, str, str] | None:
-    """(instruction, chosen, rejected) from one real prompt and response, or None if it does not fit."""
+def _build(kind: str, response: str, rng: random.Random) -> tuple[Instruction, str, str] | None:
+    """(instruction, chosen, rejected) from one real response, or None if it does not fit."""
     words = _words(response)
     if kind == "max_words":
         n = max(3, int(len(words) * rng.uniform(0.3, 0.7)))
         return Instruction(kind, f"Answer in at most {n} words.", n=n), " ".join(words[:n]), response
-    if kind == "include_word":
-        cands = _content_words(response)
+    if kind in ("include_word", "exclude_word"):
+        cands = sorted({w for w in re.findall(r"[a-z]{4,}", response.lower()) if w not in STOPWORDS})
         if not cands:
             return None
         word = rng.choice(cands)
-        ins = Instruction(kind, f'Include the word "{word}" in your answer.', word=word)
-        return ins, response, _delete_word(response, word)
-    if kind == "exclude_word":
-        used = set(re.findall(r"[a-z]+", response.lower()))
-        cands = [w for w in _content_words(prompt) if w not in used]
-        targets = _content_words(response)
-        if not cands or not targets:
-            return None
-        word, target = rng.choice(cands), rng.choice(targets)
-        ins = Instruction(kind, f'Do not mention the word "{word}".', word=word)
-        return ins, response, _replace_word(response, target, word)
+        edited = _delete_word(response, word)
+        if kind == "include_word":
+            return Instruction(kind, f'Include the word "{word}" in your answer.', word=word), response, edited
+        return Instruction(kind, f'Do not mention the word "{word}".', word=word), edited, response
     if kind == "bullets":
         k = rng.randint(2, min(5, max(2, len(words) // 4)))
         wrong = k + 1 if rng.random() < 0.5 or k == 2 else k - 1
@@ -207,7 +188,7 @@ def make_checkable_pairs(
         if len(pairs) >= n:
             break
         conv, response, source = bases[i % len(bases)]
-        built = _build(kinds[len(pairs) % len(kinds)], conv[-1]["content"], response, rng)
+        built = _build(kinds[len(pairs) % len(kinds)], response, rng)
         if built is None:
             continue
         ins, chosen, rejected = built
