@@ -5,6 +5,8 @@ unique pairs from the shipped data (real prompts and responses; a row number in 
 makes each row unique), then measures, in the same run:
 
 - the bare parse of the same file: pyarrow's streaming JSON reader, and polars' NDJSON reader;
+- the floor of any ingest that stores the file: the same pyarrow stream written to a Lance table
+  (no checks, ids or dedup);
 - ``prefhouse ingest FILE`` into a fresh lake, run as a subprocess: wall time, pairs/s, and
   peak RSS (polled with psutil, children included).
 
@@ -86,6 +88,28 @@ def parse_polars(path: Path) -> tuple[float, float]:
     return time.perf_counter() - t, _cpu() - c
 
 
+def parse_and_write(path: Path, work: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of the same streaming parse written to a Lance table, nothing else.
+
+    No checks, no ids, no dedup: the floor of any ingest that stores what it parses.
+    """
+    import lance
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    from lake.store import STORAGE_VERSION
+
+    out = work / "floor.lance"
+    shutil.rmtree(out, ignore_errors=True)
+    t, c = time.perf_counter(), _cpu()
+    reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=8 << 20))
+    batches = pa.RecordBatchReader.from_batches(reader.schema, reader)
+    lance.write_dataset(batches, str(out), data_storage_version=STORAGE_VERSION)
+    wall, cpu = time.perf_counter() - t, _cpu() - c
+    shutil.rmtree(out, ignore_errors=True)
+    return wall, cpu
+
+
 def run_ingest(path: Path, lake: Path, row_path: bool = False) -> dict[str, float]:
     cmd = [sys.executable, "-m", "prefhouse.cli", "--lake", str(lake), "ingest", str(path), "--json"]
     env = {**os.environ, "PREFHOUSE_INGEST_FAST": "0" if row_path else "1"}
@@ -113,6 +137,7 @@ def run_ingest(path: Path, lake: Path, row_path: bool = False) -> dict[str, floa
 def measure(path: Path, rows: int, work: Path, gz: bool, row_path: bool) -> dict[str, float | int | str]:
     nan = (float("nan"), float("nan"))
     (pa_s, pa_cpu), (pl_s, pl_cpu) = (nan, nan) if gz else (parse_pyarrow(path), parse_polars(path))
+    floor_s, floor_cpu = nan if gz else parse_and_write(path, work)
     lake = work / f"lake-{rows}"
     shutil.rmtree(lake, ignore_errors=True)
     ing = run_ingest(path, lake, row_path)
@@ -121,6 +146,7 @@ def measure(path: Path, rows: int, work: Path, gz: bool, row_path: bool) -> dict
     return {
         "rows": rows, "path": "row" if row_path else "fast", "file_mb": path.stat().st_size / 2**20,
         "parse_pyarrow_s": pa_s, "parse_pyarrow_cpu_s": pa_cpu, "parse_polars_s": pl_s, "parse_polars_cpu_s": pl_cpu,
+        "parse_write_s": floor_s, "parse_write_cpu_s": floor_cpu, "floor_vs_pyarrow": floor_s / pa_s,
         "ingest_s": ing["wall"], "ingest_cpu_s": ing["cpu"], "pairs_per_s": rows / ing["wall"],
         "peak_rss_mb": ing["peak_rss"] / 2**20, "ratio_vs_pyarrow": ing["wall"] / pa_s,
         "ratio_vs_polars": ing["wall"] / pl_s, "load_avg_1m": os.getloadavg()[0],
@@ -128,7 +154,8 @@ def measure(path: Path, rows: int, work: Path, gz: bool, row_path: bool) -> dict
 
 
 COLUMNS = {"rows": "rows", "path": "path", "file_mb": "file MB", "parse_pyarrow_s": "pyarrow s",
-           "parse_polars_s": "polars s", "ingest_s": "ingest s", "ingest_cpu_s": "ingest cpu s",
+           "parse_polars_s": "polars s", "parse_write_s": "parse+write s", "ingest_s": "ingest s",
+           "ingest_cpu_s": "ingest cpu s",
            "pairs_per_s": "pairs/s", "peak_rss_mb": "peak RSS MB", "ratio_vs_pyarrow": "x pyarrow",
            "ratio_vs_polars": "x polars", "load_avg_1m": "load 1m"}  # fmt: skip
 
