@@ -104,19 +104,65 @@ def _prompt_text(s: str) -> str:
     return normalize_text(s.strip())  # user_prompt() strips, make_pair() normalises
 
 
+_IS_ASCII_WS = np.zeros(256, dtype=bool)
+_IS_ASCII_WS[[ord(c) for c in _ASCII_WS]] = True
+# the UTF-8 codes (2 or 3 bytes, read big-endian) of the non-ASCII characters in PY_WHITESPACE
+_WS_CODES = {
+    n: np.array([int.from_bytes(e, "big") for c in PY_WHITESPACE if len(e := c.encode()) == n], dtype=np.int64)
+    for n in (2, 3)
+}
+assert sum(len(v) for v in _WS_CODES.values()) == sum(ord(c) >= 128 for c in PY_WHITESPACE)
+
+
+def _utf8_codes(data: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` bytes of ``data`` from each position in ``at``, as one big-endian integer."""
+    out = np.zeros(len(at), dtype=np.int64)
+    for k in range(n):
+        out = (out << 8) | data[np.minimum(at + k, len(data) - 1)]
+    return out
+
+
+def may_change(arr: pa.Array) -> np.ndarray:
+    """Rows whose text ``str.strip`` or the ``\\r`` rule may change (bool; nulls are False).
+
+    Read straight from the string buffers: a Python whitespace character at either end, or a
+    ``\\r`` anywhere. Only each value's first and last bytes and one scan for ``\\r`` are read.
+    """
+    arr = arr.cast(pa.string()) if not pa.types.is_string(arr.type) else arr
+    out = np.zeros(len(arr), dtype=bool)
+    _, offsets_buf, data_buf = arr.buffers()
+    if data_buf is None or not len(arr):
+        return out
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    rows = np.flatnonzero(offsets[1:] > offsets[:-1])
+    starts, ends = offsets[rows], offsets[rows + 1]
+    first, last = data[starts], data[ends - 1]
+    flag = _IS_ASCII_WS[first] | _IS_ASCII_WS[last]
+    for at_start, high in ((True, first >= 0x80), (False, last >= 0x80)):
+        sub = np.flatnonzero(high)  # a multi-byte character at this end: is it whitespace?
+        for n, codes in _WS_CODES.items():
+            pos = starts[sub] if at_start else ends[sub] - n
+            fits = ends[sub] - starts[sub] >= n
+            flag[sub] |= fits & np.isin(_utf8_codes(data, pos, n), codes)
+    out[rows] = flag
+    carriage = np.flatnonzero(data[offsets[0] : offsets[-1]] == 13) + offsets[0]
+    if len(carriage):
+        out[np.searchsorted(offsets, carriage, side="right") - 1] = True
+    if arr.null_count:
+        out &= arr.is_valid().to_numpy(zero_copy_only=False)
+    return out
+
+
 def normalise(arr: pa.Array, fn: Callable[[str], str] = normalize_text) -> pa.Array:
     """normalize_text over a string array; nulls stay null.
 
     Only values that ``fn`` may change go through it: those with Python whitespace
-    (``str.isspace``: Unicode's White_Space plus ``\\x1c``-``\\x1f``) at an end, a ``\\r``, or
-    non-ASCII text that is not already NFC (``unicodedata.is_normalized``, a fast C check).
+    (``str.isspace``: Unicode's White_Space plus ``\\x1c``-``\\x1f``) at an end, a ``\\r``
+    (:func:`may_change`), or non-ASCII text that is not already NFC
+    (``unicodedata.is_normalized``, a fast C check).
     """
-    lengths = pc.binary_length(arr)
-    changes = pc.or_(
-        pc.not_equal(pc.binary_length(pc.utf8_trim(arr, _ASCII_WS)), lengths),
-        pc.not_equal(pc.binary_length(pc.utf8_trim_whitespace(arr)), lengths),
-    )
-    changes = pc.or_(changes, pc.match_substring(arr, "\r")).fill_null(False).to_numpy(zero_copy_only=False).copy()
+    changes = may_change(arr)
     non_ascii = np.flatnonzero(pc.invert(pc.string_is_ascii(arr)).fill_null(False).to_numpy(zero_copy_only=False))
     if len(non_ascii):
         values = arr.take(pa.array(non_ascii)).to_pylist()
@@ -219,6 +265,28 @@ def _numbered_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]
             start += block.count(b"\n")
 
 
+def _threaded(blocks: Iterator[tuple[bytes, int]], label_origin: str | None, ahead: int = 2) -> Iterator:
+    """The items of each block, worked out on one thread up to ``ahead`` blocks ahead of the consumer.
+
+    The parse, the masks and the hashing run in pyarrow, numpy and polars without the GIL, so
+    the next block is prepared while the consumer dedups this one and Lance encodes and writes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="prefhouse-block") as pool:
+        pending: deque = deque()
+        try:
+            for block, start in blocks:
+                if len(pending) >= ahead:
+                    yield from pending.popleft().result()
+                pending.append(pool.submit(_block_items, block, start, label_origin))
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
 def _worker_init() -> None:
     pa.set_cpu_count(1)  # one process per core: no thread pool on top
 
@@ -235,8 +303,7 @@ def iter_flat(
     """
     blocks = _numbered_blocks(path, block_bytes or sources.BLOCK_BYTES)
     if workers <= 1:
-        for block, start in blocks:
-            yield from _block_items(block, start, label_origin)
+        yield from _threaded(blocks, label_origin)
         return
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor

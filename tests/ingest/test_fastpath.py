@@ -128,3 +128,33 @@ def test_arrow_whitespace_trim_plus_ascii_covers_pythons():
 
     arrow = {c for c in PY_WHITESPACE if pc.utf8_trim_whitespace(pa.array([c + "x"])).to_pylist() == ["x"]}
     assert arrow | set(_ASCII_WS) == set(PY_WHITESPACE)
+
+
+def test_line_scan_matches_the_bytes_definition():
+    """The vectorised blank-line scan agrees with the plain definition on random blocks."""
+    import random
+
+    from pipelines.ingest.sources import _scan_lines
+
+    rng = random.Random(0)
+    pieces = [b'{"a": 1}', b"", b"\r", b" ", b'{"b": "x\\ny"}', b"\r\r", b"x\r"]
+    for _ in range(2000):
+        block = b"".join(rng.choice(pieces) + b"\n" for _ in range(rng.randint(1, 6)))
+        expected = (block.count(b"\n"), b"\n\n" in block or block.startswith(b"\n") or b"\n\r\n" in block)
+        assert _scan_lines(block) == expected, block
+
+
+def test_may_change_flags_exactly_what_strip_or_the_cr_rule_changes():
+    """The buffer-level mask equals the plain definition on random text, nulls and slices."""
+    import random
+
+    from pipelines.ingest.fastflat import PY_WHITESPACE, may_change
+
+    rng = random.Random(1)
+    alphabet = ["a", "Z", "é", "😀", "\r", "\n", " ", "”", "\u0301", *PY_WHITESPACE, "\u200b", "\ufeff"]
+    values = [None if rng.random() < 0.05 else "".join(rng.choices(alphabet, k=rng.randint(0, 4))) for _ in range(5000)]
+    expected = [v is not None and (v != v.strip() or "\r" in v) for v in values]
+    arr = pa.array(values, pa.string())
+    assert may_change(arr).tolist() == expected
+    assert may_change(arr.slice(1234, 100)).tolist() == expected[1234:1334]
+    assert may_change(pa.array([], pa.string())).tolist() == []
