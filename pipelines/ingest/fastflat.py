@@ -42,7 +42,7 @@ from pipelines.ingest.model import RawPair, Rejected
 TEXT_COLUMNS = ("prompt", "chosen", "rejected")
 CATEGORY_COLUMNS = ("subset", "category", "source")  # read_flat: subset or category or source
 _ASCII_WS = "\t\n\x0b\x0c\r \x1c\x1d\x1e\x1f"  # the ASCII characters for which str.isspace() is true
-# every character for which str.isspace() is true: utf8_trim_whitespace's set plus _ASCII_WS (tested)
+# every character for which str.isspace() is true (tested against Python)
 PY_WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"

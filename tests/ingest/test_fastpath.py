@@ -121,15 +121,6 @@ def test_normalise_equals_normalize_text_on_tricky_values():
     assert got == [None if v is None else ids.normalize_text(v) for v in values]
 
 
-def test_arrow_whitespace_trim_plus_ascii_covers_pythons():
-    import pyarrow.compute as pc
-
-    from pipelines.ingest.fastflat import _ASCII_WS, PY_WHITESPACE
-
-    arrow = {c for c in PY_WHITESPACE if pc.utf8_trim_whitespace(pa.array([c + "x"])).to_pylist() == ["x"]}
-    assert arrow | set(_ASCII_WS) == set(PY_WHITESPACE)
-
-
 def test_line_scan_matches_the_bytes_definition():
     """The vectorised blank-line scan agrees with the plain definition on random blocks."""
     import random
