@@ -41,8 +41,9 @@ def checkable(args: argparse.Namespace) -> dict:
     # Held out by source prompt: a source prompt and response recur with other instructions once
     # n exceeds the number of sources (about 1,860), and must not sit on both sides.
     train, val = split_holdout(examples, 0.2, args.seed, key=lambda e: repr(without_instruction(pairs[int(e.pair_id)])))
-    cfg = train_config("cpu", out=args.out, max_length=128, batch_size=16, epochs=args.epochs, lr=args.lr,
-                       eval_every=args.eval_every, seed=args.seed, torch_threads=args.threads)  # fmt: skip
+    cfg = train_config("cpu", out=args.out, max_length=args.max_length, batch_size=16, epochs=args.epochs,
+                       lr=args.lr, eval_every=args.eval_every, seed=args.seed, torch_threads=args.threads,
+                       backbone=args.backbone)  # fmt: skip
     result = train_examples(cfg, train, val, {"source": "synth-checkable", "n": len(pairs)})
     per_kind = heldout_by_category(args.out, val)
     # Control: the same held-out pairs with the instruction cut from the prompt. What the model
@@ -70,7 +71,7 @@ def heldout_by_category(run_dir, val) -> dict:
     from rm.evaluate import evaluate_items
     from rm.inference import load_run
 
-    model, tok, cfg = load_run(run_dir, "cpu")
+    model, tok, cfg = load_run(run_dir)  # CUDA when there is one
     items = [BenchItem("pair", e.conversation, [e.chosen, e.rejected], e.category or "all") for e in val]
     rows = evaluate_items(model, tok, items, int(cfg["max_length"]))
     return {r["subset"]: round(r["value"], 4) for r in rows if r["metric"] == "accuracy"}
@@ -93,11 +94,12 @@ def hh(args: argparse.Namespace) -> dict:
     if args.limit:
         examples = examples[: args.limit]
     train, val = split_holdout(examples, 0.1, args.seed)
-    cfg = train_config("cpu", out=args.out, max_length=128, batch_size=16, epochs=1.0, lr=args.lr,
-                       eval_every=10**9, seed=args.seed, torch_threads=args.threads)  # fmt: skip
+    cfg = train_config("cpu", out=args.out, max_length=args.max_length, batch_size=16, epochs=1.0,
+                       lr=args.lr, eval_every=10**9, seed=args.seed, torch_threads=args.threads,
+                       backbone=args.backbone)  # fmt: skip
     result = train_examples(cfg, train, val, {"source": "hh-rlhf helpful splits", "n": len(examples)})
-    model, tok, _ = load_run(args.out, "cpu", args.threads)
-    rows = evaluate_items(model, tok, read_bench(REPO / "data" / "llmbar"), 128, 64)
+    model, tok, _ = load_run(args.out, "auto", args.threads)
+    rows = evaluate_items(model, tok, read_bench(REPO / "data" / "llmbar"), args.max_length, 64)
     _ = EvalConfig  # the CLI path (prefhouse eval) runs the same evaluate_items
     llmbar = {f"{r['subset']}:{r['metric']}": round(r["value"], 4) for r in rows if r["metric"] == "accuracy"}
     return {"bench": "hh", "n_train": result.n_train, "n_heldout": result.n_val, "llmbar": llmbar,
@@ -115,6 +117,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--backbone", default="", help="local Hugging Face model folder (default: MiniLM); "
+                    "on CUDA it trains with bf16 autocast (precision auto), batch 16, no accumulation")  # fmt: skip
+    ap.add_argument("--max-length", type=int, default=128, help="tokens per (conversation + response)")
     args = ap.parse_args()
     args.out = args.out or f"runs/bench-{args.what}"
     t0 = time.time()
