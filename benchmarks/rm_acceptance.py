@@ -31,7 +31,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def checkable(args: argparse.Namespace) -> dict:
-    from pipelines.synth import make_checkable_pairs
+    from pipelines.synth import make_checkable_pairs, without_instruction
     from rm import train_config, train_examples
     from rm.data import Example, split_holdout
 
@@ -54,15 +54,6 @@ def checkable(args: argparse.Namespace) -> dict:
             "heldout_accuracy": result.gold_accuracy, "seconds": round(result.train_seconds, 1),
             "heldout_accuracy_by_kind": per_kind,
             "heldout_accuracy_by_kind_instruction_removed": per_kind_blind}  # fmt: skip
-
-
-def without_instruction(pair) -> list[dict[str, str]]:
-    """The pair's conversation with the appended instruction cut from the last user turn."""
-    turns = [dict(t) for t in pair.conversation]
-    suffix = f"\n\n{pair.instruction.text}"
-    assert turns[-1]["content"].endswith(suffix), "the instruction closes the prompt"
-    turns[-1]["content"] = turns[-1]["content"][: -len(suffix)]
-    return turns
 
 
 def heldout_by_category(run_dir, val) -> dict:

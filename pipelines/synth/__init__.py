@@ -9,6 +9,7 @@ from pipelines.synth.checkable import (
     make_checkable_pairs,
     satisfies,
     to_pairs_table,
+    without_instruction,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "make_checkable_pairs",
     "satisfies",
     "to_pairs_table",
+    "without_instruction",
 ]

@@ -195,9 +195,23 @@ def make_checkable_pairs(
         if chosen == rejected or not satisfies(ins, chosen) or satisfies(ins, rejected):
             continue  # the edit did not make the pair checkable: never keep a wrong label
         turns = [dict(t) for t in conv]
-        turns[-1]["content"] = f"{turns[-1]['content']}\n\n{ins.text}"
+        turns[-1]["content"] += _instruction_suffix(ins)
         pairs.append(CheckablePair(turns, chosen, rejected, ins, source, base={"response": response}))
     return pairs
+
+
+def _instruction_suffix(ins: Instruction) -> str:
+    return f"\n\n{ins.text}"
+
+
+def without_instruction(pair: CheckablePair) -> list[dict[str, str]]:
+    """The pair's conversation with its appended instruction cut from the last user turn."""
+    turns = [dict(t) for t in pair.conversation]
+    suffix = _instruction_suffix(pair.instruction)
+    if not turns[-1]["content"].endswith(suffix):
+        raise ValueError("the pair's last user turn does not end with its instruction")
+    turns[-1]["content"] = turns[-1]["content"][: -len(suffix)]
+    return turns
 
 
 def flip_labels(pairs: Sequence[CheckablePair], share: float, seed: int = 0) -> tuple[list[CheckablePair], list[int]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.synth import KINDS, Instruction, flip_labels, make_checkable_pairs, satisfies
+from pipelines.synth import KINDS, Instruction, flip_labels, make_checkable_pairs, satisfies, without_instruction
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -22,6 +22,8 @@ def test_each_pair_is_checkable_from_a_real_response(pairs):
     for p in pairs:
         assert satisfies(p.instruction, p.chosen) and not satisfies(p.instruction, p.rejected)
         assert p.conversation[-1]["content"].endswith(p.instruction.text)  # the instruction closes the prompt
+        assert without_instruction(p)[:-1] == p.conversation[:-1]
+        assert without_instruction(p)[-1]["content"] + "\n\n" + p.instruction.text == p.conversation[-1]["content"]
         base = p.base["response"]
         assert base in (p.chosen, p.rejected) or p.instruction.kind in ("bullets", "end_phrase", "max_words")
         if p.instruction.kind == "include_word":  # the mirror images: the same edit, opposite labels
