@@ -43,7 +43,7 @@ def checkable(args: argparse.Namespace) -> dict:
     train, val = split_holdout(examples, 0.2, args.seed, key=lambda e: repr(without_instruction(pairs[int(e.pair_id)])))
     cfg = train_config("cpu", out=args.out, max_length=args.max_length, batch_size=16, epochs=args.epochs,
                        lr=args.lr, eval_every=args.eval_every, seed=args.seed, torch_threads=args.threads,
-                       backbone=args.backbone)  # fmt: skip
+                       backbone=args.backbone, disable_dropout=not args.keep_dropout)  # fmt: skip
     result = train_examples(cfg, train, val, {"source": "synth-checkable", "n": len(pairs)})
     per_kind = heldout_by_category(args.out, val)
     # Control: the same held-out pairs with the instruction cut from the prompt. What the model
@@ -87,7 +87,7 @@ def hh(args: argparse.Namespace) -> dict:
     train, val = split_holdout(examples, 0.1, args.seed)
     cfg = train_config("cpu", out=args.out, max_length=args.max_length, batch_size=16, epochs=1.0,
                        lr=args.lr, eval_every=10**9, seed=args.seed, torch_threads=args.threads,
-                       backbone=args.backbone)  # fmt: skip
+                       backbone=args.backbone, disable_dropout=not args.keep_dropout)  # fmt: skip
     result = train_examples(cfg, train, val, {"source": "hh-rlhf helpful splits", "n": len(examples)})
     model, tok, _ = load_run(args.out, "auto", args.threads)
     rows = evaluate_items(model, tok, read_bench(REPO / "data" / "llmbar"), args.max_length, 64)
@@ -111,6 +111,8 @@ def main() -> None:
     ap.add_argument("--backbone", default="", help="local Hugging Face model folder (default: MiniLM); "
                     "on CUDA it trains with bf16 autocast (precision auto), batch 16, no accumulation")  # fmt: skip
     ap.add_argument("--max-length", type=int, default=128, help="tokens per (conversation + response)")
+    ap.add_argument("--keep-dropout", action="store_true", help="train with the backbone's dropout on "
+                    "(the trainer's default sets it to 0)")  # fmt: skip
     args = ap.parse_args()
     args.out = args.out or f"runs/bench-{args.what}"
     t0 = time.time()

@@ -67,6 +67,13 @@ class TrainConfig:
         default="auto", metadata=_h("auto: bf16 autocast on CUDA, fp32 on CPU")
     )
     gradient_checkpointing: bool = field(default=False, metadata=_h("recompute activations to save memory"))
+    disable_dropout: bool = field(
+        default=True,
+        metadata=_h(
+            "set every dropout to 0 while training (as TRL's RewardConfig does): the two sides of a pair "
+            "then differ only by their text, not by two different dropout masks"
+        ),
+    )
     gold_table: str = field(default="pairs", metadata=_h("table holding the validation (gold) pairs"))
     gold_at: str | None = field(default=None, metadata=_h("version or tag of the gold table (default: committed)"))
     gold_source: Literal["human_labels", "table", "none"] = field(

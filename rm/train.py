@@ -62,6 +62,16 @@ def lr_lambda(schedule: str, warmup: int, total: int):
     return f
 
 
+def disable_dropout(model: Any) -> int:
+    """Set p = 0 on every dropout module of ``model``; returns how many there were."""
+    import torch
+
+    mods = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    for m in mods:
+        m.p = 0.0
+    return len(mods)
+
+
 def _save_checkpoint(model: Any, tok: Any, cfg: dict[str, Any], path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(path))
@@ -154,6 +164,8 @@ def train_examples(
     bf16 = config.precision == "bf16" or (config.precision == "auto" and device == "cuda")
     tok = load_tokenizer(config.backbone, config.truncation_side)
     model = load_reward_model(config.backbone, tok, config.gradient_checkpointing).to(device)
+    if config.disable_dropout:
+        disable_dropout(model)
     train_enc, val_enc = encode(tok, train, config.max_length), encode(tok, val, config.max_length)
     # ------------------------------------------------------------- schedule
     batches_per_epoch = math.ceil(len(train_enc) / config.batch_size)

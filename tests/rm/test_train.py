@@ -69,3 +69,22 @@ def test_an_empty_snapshot_says_what_to_do(lake, tmp_path):
     lake.ensure("pairs")
     with pytest.raises(ValueError, match="no training pairs"):
         train(train_config("cpu", table="pairs", out=tmp_path / "r", max_steps=1), lake)
+
+
+def test_dropout_is_off_while_training_by_default(trained):
+    """Both sides of a pair go through the same network: in train mode two forwards agree."""
+    import torch
+
+    from rm.config import default_backbone
+    from rm.model import load_reward_model, load_tokenizer
+    from rm.train import disable_dropout
+
+    _lake, result, _rows = trained
+    assert json.loads((result.run_dir / "config.json").read_text())["disable_dropout"] is True
+    tok = load_tokenizer(default_backbone())
+    model = load_reward_model(default_backbone(), tok).train()
+    batch = tok(["user: hi\n\nassistant: hello there"], return_tensors="pt")
+    with torch.no_grad():
+        assert not torch.equal(model(**batch).logits, model(**batch).logits)  # dropout on: noisy
+        assert disable_dropout(model) > 0
+        assert torch.equal(model(**batch).logits, model(**batch).logits)
