@@ -56,6 +56,9 @@ def bare_train(backbone: str, batches, pad_id: int, lr: float) -> float:
     model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
     model.config.pad_token_id = pad_id
     model.train()
+    for m in model.modules():  # the module trains with dropout off by default (TrainConfig.disable_dropout)
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     t0, n = time.perf_counter(), 0
     for ids, mask, k in batches:
