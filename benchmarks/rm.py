@@ -52,13 +52,13 @@ def bare_train(backbone: str, batches, pad_id: int, lr: float) -> float:
     import torch.nn.functional as F
     from transformers import AutoModelForSequenceClassification
 
+    from rm.train import disable_dropout
+
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
     model.config.pad_token_id = pad_id
     model.train()
-    for m in model.modules():  # the module trains with dropout off by default (TrainConfig.disable_dropout)
-        if isinstance(m, torch.nn.Dropout):
-            m.p = 0.0
+    disable_dropout(model)  # as the module trains by default (TrainConfig.disable_dropout)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     t0, n = time.perf_counter(), 0
     for ids, mask, k in batches:
