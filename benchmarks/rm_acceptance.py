@@ -34,6 +34,7 @@ def checkable(args: argparse.Namespace) -> dict:
     from pipelines.synth import make_checkable_pairs, without_instruction
     from rm import train_config, train_examples
     from rm.data import Example, split_holdout
+    from rm.inference import load_run
 
     pairs = make_checkable_pairs(args.n, seed=args.seed, data_dir=REPO / "data")
     examples = [Example(p.conversation, p.chosen, p.rejected, pair_id=str(i), category=p.instruction.kind)
@@ -45,26 +46,25 @@ def checkable(args: argparse.Namespace) -> dict:
                        lr=args.lr, eval_every=args.eval_every, seed=args.seed, torch_threads=args.threads,
                        backbone=args.backbone, disable_dropout=not args.keep_dropout)  # fmt: skip
     result = train_examples(cfg, train, val, {"source": "synth-checkable", "n": len(pairs)})
-    per_kind = heldout_by_category(args.out, val)
+    model, tok, run_cfg = load_run(args.out)  # the kept (best) checkpoint; CUDA when there is one
+    per_kind = heldout_by_category(model, tok, int(run_cfg["max_length"]), val)
     # Control: the same held-out pairs with the instruction cut from the prompt. What the model
     # still gets right there it gets from the responses alone (e.g. spotting the edited side).
     blind = [replace(e, conversation=without_instruction(pairs[int(e.pair_id)])) for e in val]
-    per_kind_blind = heldout_by_category(args.out, blind)
+    per_kind_blind = heldout_by_category(model, tok, int(run_cfg["max_length"]), blind)
     return {"bench": "checkable", "n_train": result.n_train, "n_heldout": result.n_val,
             "heldout_accuracy": result.gold_accuracy, "seconds": round(result.train_seconds, 1),
             "heldout_accuracy_by_kind": per_kind,
             "heldout_accuracy_by_kind_instruction_removed": per_kind_blind}  # fmt: skip
 
 
-def heldout_by_category(run_dir, val) -> dict:
-    """Held-out accuracy per category with the kept (best) checkpoint."""
+def heldout_by_category(model, tok, max_length: int, val) -> dict:
+    """Held-out accuracy per category."""
     from rm.benchmarks_formats import BenchItem
     from rm.evaluate import evaluate_items
-    from rm.inference import load_run
 
-    model, tok, cfg = load_run(run_dir)  # CUDA when there is one
     items = [BenchItem("pair", e.conversation, [e.chosen, e.rejected], e.category or "all") for e in val]
-    rows = evaluate_items(model, tok, items, int(cfg["max_length"]))
+    rows = evaluate_items(model, tok, items, max_length)
     return {r["subset"]: round(r["value"], 4) for r in rows if r["metric"] == "accuracy"}
 
 
