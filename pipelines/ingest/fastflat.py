@@ -170,19 +170,24 @@ def normalise(arr: pa.Array, fn: Callable[[str], str] = normalize_text) -> pa.Ar
     return _patch(arr, pa.array(changes), fn)
 
 
-def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[str], pa.Array, pa.Array]:
-    """(pair_ids, prompt_ids, pairset_ids) of normalised columns, as :mod:`lake.ids` computes them."""
+def id_keys(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> pl.DataFrame:
+    """The keys that :mod:`lake.ids` hashes, as string columns ``pair``, ``prompt``, ``pairset``."""
     p, c, r = pl.col("p"), pl.col("c"), pl.col("r")
     n = {k: pl.col(k).str.len_bytes().cast(pl.String) for k in ("p", "c", "r")}
     in_order = c <= r  # byte order = Python's str order
     lo, hi = pl.when(in_order).then(c).otherwise(r), pl.when(in_order).then(r).otherwise(c)
     sp, user = pl.lit(" "), pl.lit("\nuser")
     n_lo, n_hi = lo.str.len_bytes().cast(pl.String), hi.str.len_bytes().cast(pl.String)
-    keys = pl.from_arrow(pa.table({"p": prompt, "c": chosen, "r": rejected})).select(
+    return pl.from_arrow(pa.table({"p": prompt, "c": chosen, "r": rejected})).select(  # type: ignore[union-attr]
         pair=pl.concat_str([pl.lit("pair\n1 2 4 "), n["p"], sp, n["c"], sp, n["r"], user, p, c, r]),
         prompt=pl.concat_str([pl.lit("prompt\n1 0 4 "), n["p"], user, p]),
         pairset=pl.concat_str([pl.lit("pairset\n1 2 4 "), n["p"], sp, n_lo, sp, n_hi, user, p, lo, hi]),
     )
+
+
+def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[str], pa.Array, pa.Array]:
+    """(pair_ids, prompt_ids, pairset_ids) of normalised columns, as :mod:`lake.ids` computes them."""
+    keys = id_keys(prompt, chosen, rejected)
     out = keys.select(plh.col(k).chash.sha2_256().str.slice(0, 32) for k in ("pair", "prompt", "pairset"))
     prompt_ids, pairset_ids = (out[k].to_arrow().cast(pa.string()) for k in ("prompt", "pairset"))
     return out["pair"].to_list(), prompt_ids, pairset_ids
@@ -265,15 +270,24 @@ def _numbered_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]
             start += block.count(b"\n")
 
 
-def _threaded(blocks: Iterator[tuple[bytes, int]], label_origin: str | None, ahead: int = 2) -> Iterator:
-    """The items of each block, worked out on one thread up to ``ahead`` blocks ahead of the consumer.
+# Block threads in one process. pyarrow, numpy and polars run without the GIL but each block
+# also has Python steps (the NFC check, small Arrow calls) that hold it; with one thread the
+# cores idled during those. Measured at 1M pairs on 2 cores: 1 thread 8.2-8.6 s, 2 threads
+# 7.7-7.9 s, 3 threads 7.0-7.4 s, 4 threads 7.4 s (docs/ingest.md).
+BLOCK_THREADS = 3
+
+
+def _threaded(blocks: Iterator[tuple[bytes, int]], label_origin: str | None, threads: int = BLOCK_THREADS) -> Iterator:
+    """The items of each block, worked out on ``threads`` threads, in file order.
 
     The parse, the masks and the hashing run in pyarrow, numpy and polars without the GIL, so
-    the next block is prepared while the consumer dedups this one and Lance encodes and writes.
+    the next blocks are prepared while the consumer dedups this one and Lance encodes and
+    writes. At most ``threads + 1`` blocks are in flight (bounded memory).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1, thread_name_prefix="prefhouse-block") as pool:
+    ahead = threads + 1
+    with ThreadPoolExecutor(threads, thread_name_prefix="prefhouse-block") as pool:
         pending: deque = deque()
         try:
             for block, start in blocks:
