@@ -33,7 +33,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipelines.ingest import RawPair, read_file  # noqa: E402
+from pipelines.ingest import RawPair, read_file, sources  # noqa: E402
 
 SEEDS = ["hh-rlhf", "llmbar", "pandalm", "evalbiasbench", "pku-saferlhf-sample"]
 
@@ -110,6 +110,58 @@ def parse_and_write(path: Path, work: Path) -> tuple[float, float]:
     return wall, cpu
 
 
+def _keys_hashed(batch: object, hash_name: str) -> dict[str, object]:
+    """The three id columns of a raw parsed batch: the ingest's own SHA-256 ids, or the same keys with xxh3-128."""
+    import polars as pl
+    import polars_hash as plh
+    import pyarrow as pa
+
+    from pipelines.ingest import fastflat
+
+    cols = [batch.column(n).cast(pa.string()) for n in fastflat.TEXT_COLUMNS]  # type: ignore[attr-defined]
+    if hash_name == "sha256":
+        pair, prompt, pairset = fastflat.ids(*cols)
+        return {"pair_id": pa.array(pair, pa.string()), "prompt_id": prompt, "pairset_id": pairset}
+    keys = fastflat.id_keys(*cols)
+    out = keys.select(plh.col(k).nchash.xxh3_128().cast(pl.String) for k in keys.columns)
+    return {f"{k}_id": out[k].to_arrow() for k in out.columns}
+
+
+def parse_ids_write(path: Path, work: Path, hash_name: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of the streaming parse, the three ids of every row, and the Lance write.
+
+    No normalisation, checks, dedup or provenance: the floor of any ingest that stores content
+    ids with this key layout. ``hash_name`` "sha256" is the lake's id scheme (``lake/ids.py``,
+    hashed as the fast path does); "xxh3" hashes the same keys with xxh3-128, the fastest
+    hash polars-hash has, to show what a non-cryptographic scheme would leave.
+    """
+    import itertools
+
+    import lance
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    from lake.store import STORAGE_VERSION
+
+    def with_ids(reader: pa.RecordBatchReader) -> object:
+        for batch in reader:
+            ids = _keys_hashed(batch, hash_name)
+            yield pa.RecordBatch.from_arrays([*batch.columns, *ids.values()], [*batch.schema.names, *ids])
+
+    out = work / "floor-ids.lance"
+    shutil.rmtree(out, ignore_errors=True)
+    t, c = time.perf_counter(), _cpu()
+    batches = with_ids(pajson.open_json(path, read_options=pajson.ReadOptions(block_size=8 << 20)))
+    first = next(batches)  # type: ignore[call-overload]
+    lance.write_dataset(
+        pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches)),
+        str(out), data_storage_version=STORAGE_VERSION,
+    )  # fmt: skip
+    wall, cpu = time.perf_counter() - t, _cpu() - c
+    shutil.rmtree(out, ignore_errors=True)
+    return wall, cpu
+
+
 def run_ingest(path: Path, lake: Path, row_path: bool = False) -> dict[str, float]:
     cmd = [sys.executable, "-m", "prefhouse.cli", "--lake", str(lake), "ingest", str(path), "--json"]
     env = {**os.environ, "PREFHOUSE_INGEST_FAST": "0" if row_path else "1"}
@@ -138,7 +190,14 @@ def measure(path: Path, rows: int, work: Path, gz: bool, row_path: bool) -> dict
     nan = (float("nan"), float("nan"))
     (pa_s, pa_cpu), (pl_s, pl_cpu) = (nan, nan) if gz else (parse_pyarrow(path), parse_polars(path))
     floor_s, floor_cpu = nan if gz else parse_and_write(path, work)
+    sha_s, sha_cpu = nan if gz else parse_ids_write(path, work, "sha256")
+    xxh_s, xxh_cpu = nan if gz else parse_ids_write(path, work, "xxh3")
     lake = work / f"lake-{rows}"
+    one = work / f"one-row{''.join(path.suffixes)}"  # the command's fixed cost: start-up, imports, a new lake
+    with sources.open_binary(path) as fh, (gzip.open if gz else open)(one, "wb") as out:
+        out.write(fh.readline())
+    shutil.rmtree(lake, ignore_errors=True)
+    startup = run_ingest(one, lake, row_path)["wall"]
     shutil.rmtree(lake, ignore_errors=True)
     ing = run_ingest(path, lake, row_path)
     shutil.rmtree(lake, ignore_errors=True)
@@ -147,17 +206,19 @@ def measure(path: Path, rows: int, work: Path, gz: bool, row_path: bool) -> dict
         "rows": rows, "path": "row" if row_path else "fast", "file_mb": path.stat().st_size / 2**20,
         "parse_pyarrow_s": pa_s, "parse_pyarrow_cpu_s": pa_cpu, "parse_polars_s": pl_s, "parse_polars_cpu_s": pl_cpu,
         "parse_write_s": floor_s, "parse_write_cpu_s": floor_cpu, "floor_vs_pyarrow": floor_s / pa_s,
-        "ingest_s": ing["wall"], "ingest_cpu_s": ing["cpu"], "pairs_per_s": rows / ing["wall"],
+        "parse_ids_write_s": sha_s, "parse_ids_write_cpu_s": sha_cpu, "ids_floor_vs_pyarrow": sha_s / pa_s,
+        "parse_xxh3_write_s": xxh_s, "parse_xxh3_write_cpu_s": xxh_cpu, "xxh3_floor_vs_pyarrow": xxh_s / pa_s,
+        "startup_s": startup, "ingest_s": ing["wall"], "ingest_cpu_s": ing["cpu"], "pairs_per_s": rows / ing["wall"],
         "peak_rss_mb": ing["peak_rss"] / 2**20, "ratio_vs_pyarrow": ing["wall"] / pa_s,
         "ratio_vs_polars": ing["wall"] / pl_s, "load_avg_1m": os.getloadavg()[0],
     }  # fmt: skip
 
 
 COLUMNS = {"rows": "rows", "path": "path", "file_mb": "file MB", "parse_pyarrow_s": "pyarrow s",
-           "parse_polars_s": "polars s", "parse_write_s": "parse+write s", "ingest_s": "ingest s",
-           "ingest_cpu_s": "ingest cpu s",
-           "pairs_per_s": "pairs/s", "peak_rss_mb": "peak RSS MB", "ratio_vs_pyarrow": "x pyarrow",
-           "ratio_vs_polars": "x polars", "load_avg_1m": "load 1m"}  # fmt: skip
+           "parse_polars_s": "polars s", "parse_write_s": "parse+write s", "parse_ids_write_s": "+sha ids s",
+           "parse_xxh3_write_s": "+xxh3 ids s", "startup_s": "startup s", "ingest_s": "ingest s",
+           "ingest_cpu_s": "ingest cpu s", "pairs_per_s": "pairs/s", "peak_rss_mb": "peak RSS MB",
+           "ratio_vs_pyarrow": "x pyarrow", "ratio_vs_polars": "x polars", "load_avg_1m": "load 1m"}  # fmt: skip
 
 
 def main() -> None:
