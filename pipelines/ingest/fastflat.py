@@ -251,7 +251,9 @@ def _row_path(table: pa.Table, rows: np.ndarray, label_origin: str | None) -> li
     return out
 
 
-def _block_items(block: bytes, start: int, label_origin: str | None) -> list[FlatBlock | RawPair | Rejected]:
+def _block_items(
+    block: bytes | memoryview, start: int, label_origin: str | None
+) -> list[FlatBlock | RawPair | Rejected]:
     """Everything one block of lines yields (run in a worker process when there is a pool)."""
     table = sources.parse_block_table(block)
     fast = None if table is None else flat_block(table, start, label_origin)
@@ -262,8 +264,19 @@ def _block_items(block: bytes, start: int, label_origin: str | None) -> list[Fla
     return [flat_item(start + i, row, label_origin) for i, row in enumerate(sources.table_rows(table))]
 
 
-def _numbered_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+def _numbered_blocks(path: Path, block_bytes: int, mapped: bool = False) -> Iterator[tuple[bytes | memoryview, int]]:
+    """Blocks of whole lines and the row index of each one's first line.
+
+    ``mapped``: views of a memory map instead of copies read from the file (an uncompressed
+    file, blocks handled in this process); reading and counting then hold the GIL for
+    almost nothing, where copying 1 GB of blocks held it about 0.9 s.
+    """
     start = 0
+    if mapped and not path.name.endswith(".gz"):
+        for view in sources.mapped_line_blocks(path, block_bytes):
+            yield view, start
+            start += sources.count_newlines(view)
+        return
     with sources.open_binary(path) as fh:
         for block in sources.line_blocks(fh, block_bytes):
             yield block, start
@@ -315,7 +328,7 @@ def iter_flat(
     not back yet (so no core idles while the workers start), at most ``2 * workers`` blocks
     ahead of the consumer; blocks are yielded in file order.
     """
-    blocks = _numbered_blocks(path, block_bytes or sources.BLOCK_BYTES)
+    blocks = _numbered_blocks(path, block_bytes or sources.BLOCK_BYTES, mapped=workers <= 1)
     if workers <= 1:
         yield from _threaded(blocks, label_origin)
         return

@@ -149,3 +149,24 @@ def test_may_change_flags_exactly_what_strip_or_the_cr_rule_changes():
     assert may_change(arr).tolist() == expected
     assert may_change(arr.slice(1234, 100)).tolist() == expected[1234:1334]
     assert may_change(pa.array([], pa.string())).tolist() == []
+
+
+@pytest.mark.parametrize("tail", [b"\n", b""])  # the last line with and without its newline
+def test_mapped_blocks_equal_read_blocks(tmp_path, tail):
+    """Memory-mapped blocks have the same bytes as blocks read with copies, also past released pages."""
+    import io
+    import random
+
+    from pipelines.ingest.sources import count_newlines, line_blocks, mapped_line_blocks
+
+    rng = random.Random(1)
+    lines = [b"x" * rng.choice([0, 1, 50, 700, 9000]) for _ in range(400)]  # some longer than a block
+    data = b"\n".join(lines) + tail
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(data)
+    for size in (7, 4096, 5000, 1 << 20):
+        mapped = [bytes(v) for v in mapped_line_blocks(path, size, lag=1)]  # lag 1: pages released early
+        assert mapped == list(line_blocks(io.BytesIO(data), size)), size
+        assert sum(map(count_newlines, mapped)) == data.count(b"\n") + (not data.endswith(b"\n"))
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    assert list(mapped_line_blocks(tmp_path / "empty.jsonl", 4096)) == []
