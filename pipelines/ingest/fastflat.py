@@ -290,7 +290,9 @@ def _numbered_blocks(path: Path, block_bytes: int, mapped: bool = False) -> Iter
 BLOCK_THREADS = 3
 
 
-def _threaded(blocks: Iterator[tuple[bytes, int]], label_origin: str | None, threads: int = BLOCK_THREADS) -> Iterator:
+def _threaded(
+    blocks: Iterator[tuple[bytes | memoryview, int]], label_origin: str | None, threads: int = BLOCK_THREADS
+) -> Iterator:
     """The items of each block, worked out on ``threads`` threads, in file order.
 
     The parse, the masks and the hashing run in pyarrow, numpy and polars without the GIL, so
