@@ -38,6 +38,7 @@ from lake.ids import normalize_text
 from pipelines.ingest import sources
 from pipelines.ingest.flat import DETAIL_KEYS, flat_item
 from pipelines.ingest.model import RawPair, Rejected
+from pipelines.ingest.nfcscan import nfc_suspects
 
 TEXT_COLUMNS = ("prompt", "chosen", "rejected")
 CATEGORY_COLUMNS = ("subset", "category", "source")  # read_flat: subset or category or source
@@ -159,14 +160,14 @@ def normalise(arr: pa.Array, fn: Callable[[str], str] = normalize_text) -> pa.Ar
 
     Only values that ``fn`` may change go through it: those with Python whitespace
     (``str.isspace``: Unicode's White_Space plus ``\\x1c``-``\\x1f``) at an end, a ``\\r``
-    (:func:`may_change`), or non-ASCII text that is not already NFC
-    (``unicodedata.is_normalized``, a fast C check).
+    (:func:`may_change`), or non-ASCII text that is not already NFC (``unicodedata.is_normalized``,
+    asked only of the values :func:`nfcscan.nfc_suspects` cannot clear from their bytes).
     """
     changes = may_change(arr)
-    non_ascii = np.flatnonzero(pc.invert(pc.string_is_ascii(arr)).fill_null(False).to_numpy(zero_copy_only=False))
-    if len(non_ascii):
-        values = arr.take(pa.array(non_ascii)).to_pylist()
-        changes[non_ascii[[not is_normalized("NFC", v) for v in values]]] = True
+    suspects = nfc_suspects(arr)
+    if len(suspects):
+        values = arr.take(pa.array(suspects)).to_pylist()
+        changes[suspects[[not is_normalized("NFC", v) for v in values]]] = True
     return _patch(arr, pa.array(changes), fn)
 
 
