@@ -68,6 +68,7 @@ class Transaction:
     message: str
     pinned_before: dict[str, int | None] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
+    staged: dict[str, list[Any]] = field(default_factory=dict)  # table -> uncommitted Lance fragments
 
     def _touch(self, table: str) -> None:
         if table not in self.pinned_before:
@@ -92,7 +93,7 @@ class Transaction:
         self._touch(table)
         path = self.lake.path(table)
         schema = schema or TABLES.get(table)
-        exists = path.exists() and (self.pinned_before[table] is not None or table in self.written)
+        exists = self._exists(table)
         if isinstance(data, list):
             data = pa.Table.from_batches(data, schema=schema)
         if exists and mode == "create":
@@ -111,6 +112,39 @@ class Transaction:
     def append(self, table: str, data: Data, schema: pa.Schema | None = None) -> int:
         """Append rows; returns the new Lance version."""
         return self._write(table, data, "append", schema)
+
+    def _exists(self, table: str) -> bool:
+        return self.lake.path(table).exists() and (self.pinned_before[table] is not None or table in self.written)
+
+    def stage(self, table: str, data: Data, schema: pa.Schema | None = None) -> None:
+        """Write rows of ``table`` to data files now; they join the table at :meth:`commit_staged`.
+
+        For rows produced bit by bit over a long write (an ingest's sightings): memory stays
+        bounded, and the table still gets one version. Files of a transaction that never
+        commits are referenced by no version (Lance's cleanup removes them).
+        """
+        from lance.fragment import write_fragments
+
+        self._touch(table)
+        path = self.lake.path(table)
+        version = lance.dataset(str(path)).data_storage_version if self._exists(table) else STORAGE_VERSION
+        fragments = write_fragments(data, str(path), schema=schema or TABLES.get(table), data_storage_version=version)
+        self.staged.setdefault(table, []).extend(fragments)
+
+    def commit_staged(self, table: str, schema: pa.Schema | None = None) -> int | None:
+        """Add the staged files of ``table`` as one new version (None when nothing was staged)."""
+        fragments = self.staged.pop(table, [])
+        if not fragments:
+            return None
+        path = str(self.lake.path(table))
+        if self._exists(table):
+            read_version = lance.dataset(path).version
+            operation: Any = lance.LanceOperation.Append(fragments)
+        else:
+            read_version, operation = None, lance.LanceOperation.Overwrite(schema or TABLES[table], fragments)
+        ds = lance.LanceDataset.commit(path, operation, read_version=read_version, commit_message=self.message)
+        self.written[table] = ds.version
+        return ds.version
 
     def overwrite(self, table: str, data: Data, schema: pa.Schema | None = None) -> int:
         """Replace the table's rows (older versions stay readable)."""

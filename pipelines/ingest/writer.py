@@ -4,7 +4,8 @@
 in ONE transaction: new rows of ``pairs`` (one streaming Lance append), every new
 sighting in ``pair_sources``, every new rejected row in ``quarantine``, and one row in
 ``ingest_batches``. Only the set of known ``pair_id`` (and the sightings and quarantine
-keys of the files being read) is held in memory; pairs stream through in Arrow batches.
+keys of the files being read) is held in memory; pairs stream through in Arrow batches,
+sightings and quarantine rows go to staged data files every ``SPOOL_ROWS`` rows.
 A crash or kill anywhere leaves the lake at its previous committed version.
 
 Re-running on the same file adds nothing: a known pair is a duplicate, a known
@@ -47,6 +48,41 @@ POOL_MIN_BLOCKS = 32  # a spawned worker costs about a second of start-up: only 
 SIGHTING_COLUMNS = tuple(PAIR_SOURCES.names)
 QUARANTINE_COLUMNS = tuple(QUARANTINE.names)
 EXTENSIONS = (".jsonl", ".json", ".csv", ".parquet")
+SPOOL_ROWS = 1 << 18  # sightings / quarantine rows held in memory before they go to data files
+
+
+class _Spool:
+    """Rows of one table, written to uncommitted data files every ``SPOOL_ROWS`` rows.
+
+    An ingest's sightings grow with its input (about 200 bytes a pair); holding them until the
+    end made memory grow with the file. The staged files join the table as one version in the
+    ingest's commit (:meth:`lake.store.Transaction.stage`).
+    """
+
+    def __init__(self, txn: Any, table: str, schema: pa.Schema) -> None:
+        self.txn, self.table, self.schema = txn, table, schema
+        self.parts: list[pa.Table] = []
+        self.pending = self.total = 0
+
+    def add(self, rows: pa.Table | pa.RecordBatch) -> None:
+        if not rows.num_rows:
+            return
+        self.parts.append(rows if isinstance(rows, pa.Table) else pa.Table.from_batches([rows]))
+        self.pending += rows.num_rows
+        if self.pending >= SPOOL_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.txn.stage(self.table, pa.concat_tables(self.parts).cast(self.schema), self.schema)
+            self.total += self.pending
+            self.parts, self.pending = [], 0
+
+    def commit(self) -> int:
+        """Stage what is left and commit; the number of rows added."""
+        self.flush()
+        self.txn.commit_staged(self.table, self.schema)
+        return self.total
 
 
 @dataclass
@@ -99,8 +135,8 @@ def _keys(lake: Lake, table: str, columns: list[str], files: list[str]) -> set[t
 class _Run:
     """State of one ingest: counters, the known keys, and the rows to write."""
 
-    def __init__(self, lake: Lake, files: list[Path], fmt: str, source: str | None, as_benchmark: bool,
-                 options: Mapping[str, Any], progress: Callable[[int], None] | None,
+    def __init__(self, lake: Lake, txn: Any, files: list[Path], fmt: str, source: str | None,
+                 as_benchmark: bool, options: Mapping[str, Any], progress: Callable[[int], None] | None,
                  fast: bool = True) -> None:  # fmt: skip
         self.lake, self.files, self.fmt, self.source, self.fast = lake, files, fmt, source, fast
         self.as_benchmark, self.options, self.progress = as_benchmark, dict(options), progress
@@ -120,8 +156,8 @@ class _Run:
             self.known: set[str] = _keys_all(lake, "benchmark_prompts", "prompt_id", source)
         else:
             self.known = _keys_all(lake, "pairs", "pair_id", None)
-        self.sightings: list[pa.Table] = []
-        self.quarantine: list[pa.Table] = []
+        self.sightings = _Spool(txn, "pair_sources", PAIR_SOURCES)
+        self.quarantine = _Spool(txn, "quarantine", QUARANTINE)
         self.benchmark: list[pa.Table] = []
 
     def plan(self) -> Iterator[tuple[Path, str, str, str]]:
@@ -162,7 +198,7 @@ class _Run:
                     yield pairs_batch(cols, self.batch_id, self.now)
                     cols = Columns(PAIR_COLUMNS)
                 if len(sight):  # likewise the sightings
-                    self.sightings.append(small_table(sight, PAIR_SOURCES))
+                    self.sightings.add(small_table(sight, PAIR_SOURCES))
                     sight = Columns(SIGHTING_COLUMNS)
                 batch = self._block(quar, fname, source, item)
                 if batch.num_rows:
@@ -177,15 +213,18 @@ class _Run:
                 yield pairs_batch(cols, self.batch_id, self.now)
                 cols = Columns(PAIR_COLUMNS)
             if len(sight) >= 8 * BATCH_ROWS:
-                self.sightings.append(small_table(sight, PAIR_SOURCES))
+                self.sightings.add(small_table(sight, PAIR_SOURCES))
                 sight = Columns(SIGHTING_COLUMNS)
+            if len(quar) >= BATCH_ROWS:  # a file of bad rows must not fill memory either
+                self.quarantine.add(small_table(quar, QUARANTINE))
+                quar = Columns(QUARANTINE_COLUMNS)
             if self.progress is not None and self.report.n_read - reported >= BATCH_ROWS:
                 self.progress(self.report.n_read - reported)
                 reported = self.report.n_read
         if len(cols):
             yield pairs_batch(cols, self.batch_id, self.now)
-        self.sightings.append(small_table(sight, PAIR_SOURCES))
-        self.quarantine.append(small_table(quar, QUARANTINE))
+        self.sightings.add(small_table(sight, PAIR_SOURCES))
+        self.quarantine.add(small_table(quar, QUARANTINE))
 
     def _quarantine(self, quar: Columns, fname: str, source: str, item: Rejected) -> None:
         self.report.n_quarantined += 1
@@ -218,7 +257,7 @@ class _Run:
             new_sighting = [k not in self.known_sightings for k in keys]
             self.known_sightings.update(keys)
         meta = {"source": source, "source_file": fname, "ingest_batch_id": self.batch_id}
-        self.sightings.append(sighting_rows(blk, is_new, new_sighting, meta, self.now))
+        self.sightings.add(sighting_rows(blk, is_new, new_sighting, meta, self.now))
         return pairs_rows(blk, is_new, {**meta, "label_origin": self._origin}, self.now)
 
     def _pair(self, cols: Columns, sight: Columns, fname: str, source: str, p: RawPair) -> None:
@@ -298,7 +337,7 @@ def ingest_paths(
     lake.check_ids()
     started = datetime.now(UTC)
     with lake.transaction(f"ingest {', '.join(str(f) for f in files)[:200]}") as txn:
-        run = _Run(lake, files, format, source, as_benchmark, options, progress, fast)
+        run = _Run(lake, txn, files, format, source, as_benchmark, options, progress, fast)
         if as_benchmark:
             _write_benchmark(txn, run)
         else:
@@ -345,14 +384,14 @@ def _write_pairs(txn: Any, run: _Run) -> None:
             if failure:
                 raise failure[0] from None
             raise
-    run.report.n_new_sightings = _append_if_rows(txn, "pair_sources", run.sightings, PAIR_SOURCES)
-    run.report.n_new_quarantine = _append_if_rows(txn, "quarantine", run.quarantine, QUARANTINE)
+    run.report.n_new_sightings = run.sightings.commit()
+    run.report.n_new_quarantine = run.quarantine.commit()
 
 
 def _write_benchmark(txn: Any, run: _Run) -> None:
     rows = [small_table(c, BENCHMARK_PROMPTS) for c in _benchmark_columns(run)]
     _append_if_rows(txn, "benchmark_prompts", rows, BENCHMARK_PROMPTS)
-    run.report.n_new_quarantine = _append_if_rows(txn, "quarantine", run.quarantine, QUARANTINE)
+    run.report.n_new_quarantine = run.quarantine.commit()
 
 
 def _benchmark_columns(run: _Run) -> Iterator[Columns]:
@@ -363,5 +402,5 @@ def _benchmark_columns(run: _Run) -> Iterator[Columns]:
             run._quarantine(quar, fname, source, item)
         else:
             run._benchmark(cols, fname, source, item)
-    run.quarantine.append(small_table(quar, QUARANTINE))
+    run.quarantine.add(small_table(quar, QUARANTINE))
     yield cols

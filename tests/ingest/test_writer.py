@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from lake import ids
+from lake import Lake, ids
 from lake.records import pair_row
 from pipelines.ingest import ingest_paths, read_file
 from pipelines.ingest.fastflat import FlatBlock
@@ -103,7 +103,9 @@ def test_jsonl_blocks_fall_back_line_by_line_and_keep_positions(tmp_path, monkey
 
 
 def _explode_after(monkeypatch, writer, path_kind: str, exc: Callable[[], None]) -> None:
-    """Make the reader of ``path_kind`` (row or fast) call ``exc`` after several pairs batches went to Lance."""
+    """Make the reader of ``path_kind`` (row or fast) call ``exc`` after several pairs batches went to Lance
+    and several spools of sightings to staged data files."""
+    monkeypatch.setattr(writer, "SPOOL_ROWS", 1000)
     if path_kind == "row":
         real = writer.read_file
 
@@ -190,3 +192,30 @@ def test_ingest_refuses_a_lake_whose_ids_came_from_another_scheme(lake, tmp_path
     with pytest.raises(LakeError, match="new lake"):
         ingest_paths(lake, [path])
     assert {t: lake.version(t) for t in versions} == versions
+
+
+def test_spooled_sightings_and_quarantine_equal_held_ones(tmp_path, monkeypatch):
+    """Rows written to staged files every few rows give the same tables, each one version per ingest."""
+    import pipelines.ingest.writer as writer
+
+    rows = [{"prompt": f"p{i % 40}", "chosen": f"c{i}", "rejected": "r"} for i in range(300)]
+    rows += [{"prompt": "bad", "chosen": "", "rejected": "r"}] * 20 + ['{"broken'] * 5
+    path = write_jsonl(tmp_path / "mixed.jsonl", rows)
+    again = write_jsonl(tmp_path / "again.jsonl", rows[:50])
+    tables = []
+    for spool in (writer.SPOOL_ROWS, 7):
+        monkeypatch.setattr(writer, "SPOOL_ROWS", spool)
+        lake = Lake(tmp_path / f"lake-{spool}")
+        for fast in (True, False):
+            ingest_paths(lake, [path, again], fast=fast)
+        assert [h["version"] for h in lake.history("pair_sources")] == [1]  # the re-ingest added nothing
+        assert len(lake.history("quarantine")) == 1
+        got = {}
+        for name in ("pair_sources", "quarantine"):
+            t = lake.dataset(name).to_table()
+            got[name] = t.drop_columns(
+                [c for c in ("ingest_batch_id", "ingested_at", "quarantined_at") if c in t.column_names]
+            ).to_pylist()
+        tables.append(got)
+    assert tables[0] == tables[1]
+    assert len(tables[0]["pair_sources"]) == 350 and len(tables[0]["quarantine"]) == 25

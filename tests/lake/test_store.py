@@ -45,6 +45,35 @@ def test_failed_transaction_leaves_every_table_at_its_last_commit(lake: Lake) ->
     assert lake.version("pairs") >= before
 
 
+@pytest.mark.parametrize("existing", [False, True])
+def test_staged_files_join_the_table_as_one_version(lake: Lake, existing: bool) -> None:
+    if existing:
+        lake.append("pairs", _pairs(3))
+    before = [h["version"] for h in lake.history("pairs")] if existing else []
+    with lake.transaction("staged") as txn:
+        txn.stage("pairs", _pairs(2, start=10))
+        txn.stage("pairs", _pairs(4, start=20))
+        assert lake.dataset("pairs").count_rows() == 3 if existing else not lake.exists("pairs")  # nothing visible
+        version = txn.commit_staged("pairs")
+        assert txn.commit_staged("pairs") is None  # nothing left
+    assert [h["version"] for h in lake.history("pairs")] == [*before, version]
+    assert lake.dataset("pairs").count_rows() == (9 if existing else 6)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_failed_transaction_drops_staged_files(lake: Lake, existing: bool) -> None:
+    if existing:
+        lake.append("pairs", _pairs(3))
+    with pytest.raises(RuntimeError, match="boom"), lake.transaction("bad") as txn:
+        txn.stage("pairs", _pairs(2, start=10))
+        raise RuntimeError("boom")
+    assert lake.dataset("pairs").count_rows() == (3 if existing else 0)
+    with lake.transaction("after") as txn:  # a later stage and commit does not pick up the dropped files
+        txn.stage("pairs", _pairs(1, start=30))
+        txn.commit_staged("pairs")
+    assert lake.dataset("pairs").count_rows() == (4 if existing else 1)
+
+
 def _crash_mid_write(root: str) -> None:
     lake = Lake(root)
     with lake.transaction("crash") as txn:
