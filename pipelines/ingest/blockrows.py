@@ -20,17 +20,17 @@ def _const(value: object, n: int, type_: pa.DataType) -> pa.Array:
     return pa.repeat(pa.scalar(value, type_), n)
 
 
-def _keep(batch: pa.RecordBatch | pa.Table, mask: list[bool]) -> pa.RecordBatch | pa.Table:
-    return batch if all(mask) else batch.filter(pa.array(mask, pa.bool_()))
+def _keep(batch: pa.RecordBatch | pa.Table, mask: np.ndarray | list[bool]) -> pa.RecordBatch | pa.Table:
+    return batch if bool(np.all(mask)) else batch.filter(pa.array(mask, pa.bool_()))
 
 
-def pairs_rows(blk: FlatBlock, is_new: list[bool], meta: dict[str, object], now: datetime) -> pa.RecordBatch:
+def pairs_rows(blk: FlatBlock, is_new: np.ndarray, meta: dict[str, object], now: datetime) -> pa.RecordBatch:
     """The new pairs of a block (one user turn each), in row order."""
     n = len(blk.pair_ids)
     turns = pa.StructArray.from_arrays([_const("user", n, pa.string()), blk.prompt], fields=list(TURN))
     offsets = pa.array(np.arange(n + 1, dtype=np.int32))
     columns = {
-        "pair_id": pa.array(blk.pair_ids, pa.string()), "prompt_id": blk.prompt_ids, "pairset_id": blk.pairset_ids,
+        "pair_id": blk.pair_ids, "prompt_id": blk.prompt_ids, "pairset_id": blk.pairset_ids,
         "conversation": pa.ListArray.from_arrays(offsets, turns, type=PAIRS.field("conversation").type),
         "chosen": blk.chosen, "rejected": blk.rejected, "is_tie": _const(False, n, pa.bool_()),
         "category": blk.category, "label_details": pa.nulls(n, pa.string()), "source_row": blk.source_row,
@@ -43,12 +43,12 @@ def pairs_rows(blk: FlatBlock, is_new: list[bool], meta: dict[str, object], now:
 
 
 def sighting_rows(
-    blk: FlatBlock, is_new: list[bool], is_new_sighting: list[bool], meta: dict[str, object], now: datetime
+    blk: FlatBlock, is_new: np.ndarray, is_new_sighting: np.ndarray | list[bool], meta: dict[str, object], now: datetime
 ) -> pa.Table:
     """The new sightings of a block's pairs (``is_first_sighting`` = the pair is new to the lake)."""
     n = len(blk.pair_ids)
     columns = {
-        "pair_id": pa.array(blk.pair_ids, pa.string()), "source_row": blk.source_row,
+        "pair_id": blk.pair_ids, "source_row": blk.source_row,
         "is_first_sighting": pa.array(is_new, pa.bool_()), "label_details": pa.nulls(n, pa.string()),
         "ingested_at": _const(now, n, PAIR_SOURCES.field("ingested_at").type),
     }  # fmt: skip

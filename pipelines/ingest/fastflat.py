@@ -55,7 +55,7 @@ class FlatBlock:
     """The pairs of one parsed block (column-wise, in row order) and its rejected rows."""
 
     source_row: pa.Array  # int64 row index of each pair
-    pair_ids: list[str]
+    pair_ids: pa.Array  # string
     prompt_ids: pa.Array
     pairset_ids: pa.Array
     prompt: pa.Array  # normalised, the single user turn
@@ -186,12 +186,12 @@ def id_keys(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> pl.DataFr
     )
 
 
-def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[list[str], pa.Array, pa.Array]:
+def ids(prompt: pa.Array, chosen: pa.Array, rejected: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(pair_ids, prompt_ids, pairset_ids) of normalised columns, as :mod:`lake.ids` computes them."""
     keys = id_keys(prompt, chosen, rejected)
     out = keys.select(plh.col(k).chash.sha2_256().str.slice(0, 32) for k in ("pair", "prompt", "pairset"))
-    prompt_ids, pairset_ids = (out[k].to_arrow().cast(pa.string()) for k in ("prompt", "pairset"))
-    return out["pair"].to_list(), prompt_ids, pairset_ids
+    pair_ids, prompt_ids, pairset_ids = (out[k].to_arrow().cast(pa.string()) for k in ("pair", "prompt", "pairset"))
+    return pair_ids, prompt_ids, pairset_ids
 
 
 def _category(table: pa.Table) -> pa.Array:

@@ -35,6 +35,7 @@ from pipelines.ingest.fastflat import FlatBlock
 from pipelines.ingest.fastflat import iter_flat as read_flat_fast
 from pipelines.ingest.formats import detect_format, read_file
 from pipelines.ingest.hashing import conversation_key, ids_for
+from pipelines.ingest.known import KnownIds
 from pipelines.ingest.model import RawPair, Rejected
 from pipelines.ingest.sources import BLOCK_BYTES, suffix
 
@@ -153,7 +154,7 @@ class _Run:
         counts = Counter(names)
         self.fresh_files = {n for n in names if counts[n] == 1} - {k[1] for k in self.known_sightings}
         if as_benchmark:
-            self.known: set[str] = _keys_all(lake, "benchmark_prompts", "prompt_id", source)
+            self.known = _keys_all(lake, "benchmark_prompts", "prompt_id", source)
         else:
             self.known = _keys_all(lake, "pairs", "pair_id", None)
         self.sightings = _Spool(txn, "pair_sources", PAIR_SOURCES)
@@ -240,20 +241,15 @@ class _Run:
         self.report.n_read += blk.n_rows
         for item in blk.others:
             self._quarantine(quar, fname, source, item)
-        known, is_new = self.known, []
-        for pid in blk.pair_ids:
-            if pid in known:
-                is_new.append(False)
-            else:
-                known.add(pid)
-                is_new.append(True)
-        n_new = sum(is_new)
+        is_new = self.known.mark_new(blk.pair_ids)
+        n_new = int(is_new.sum())
         self.report.n_accepted += n_new
         self.report.n_duplicate += len(is_new) - n_new
         if fname in self.fresh_files:
             new_sighting = [True] * len(is_new)
         else:
-            keys = [(pid, fname, row) for pid, row in zip(blk.pair_ids, blk.source_row.to_pylist(), strict=True)]
+            rows = blk.source_row.to_pylist()
+            keys = [(pid, fname, row) for pid, row in zip(blk.pair_ids.to_pylist(), rows, strict=True)]
             new_sighting = [k not in self.known_sightings for k in keys]
             self.known_sightings.update(keys)
         meta = {"source": source, "source_file": fname, "ingest_batch_id": self.batch_id}
@@ -291,12 +287,13 @@ class _Run:
         cols.add(source, prompt_id, first, fname, p.source_row, self.batch_id, self.now)
 
 
-def _keys_all(lake: Lake, table: str, column: str, benchmark: str | None) -> set[str]:
+def _keys_all(lake: Lake, table: str, column: str, benchmark: str | None) -> KnownIds:
+    """Every ``column`` id of ``table`` (16 bytes each, read batch by batch)."""
     if not lake.exists(table):
-        return set()
+        return KnownIds()
     ds = lake.dataset(table)
     flt = None if benchmark is None else pc.field("benchmark") == benchmark
-    return set(ds.to_table(columns=[column], filter=flt).column(column).to_pylist())
+    return KnownIds(b.column(column) for b in ds.to_batches(columns=[column], filter=flt))
 
 
 def _dumps(details: Mapping[str, Any]) -> str:

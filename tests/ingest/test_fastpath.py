@@ -80,7 +80,7 @@ def test_fast_path_ids_are_lake_ids(tmp_path):
     assert len(blocks) == 1 and len(blocks[0].pair_ids) == len(expected)
     (blk,) = blocks
     for i, p in enumerate(expected):
-        assert blk.pair_ids[i] == ids.pair_id(p.conversation, p.chosen, p.rejected)
+        assert blk.pair_ids[i].as_py() == ids.pair_id(p.conversation, p.chosen, p.rejected)
         assert blk.prompt_ids[i].as_py() == ids.prompt_id(p.conversation)
         assert blk.pairset_ids[i].as_py() == ids.pairset_id(p.conversation, p.chosen, p.rejected)
         assert blk.chosen[i].as_py() == p.chosen and blk.prompt[i].as_py() == p.conversation[0]["content"]
@@ -101,7 +101,7 @@ def test_fast_path_with_workers_equals_one_process(tmp_path):
 
     def run(workers):
         blocks = list(iter_flat(path, block_bytes=4096, workers=workers))
-        return [(json.dumps(b.pair_ids), pa.table({"r": b.source_row, "c": b.chosen})) for b in blocks]
+        return [(json.dumps(b.pair_ids.to_pylist()), pa.table({"r": b.source_row, "c": b.chosen})) for b in blocks]
 
     assert run(2) == run(1)
 
