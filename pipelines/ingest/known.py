@@ -3,7 +3,8 @@
 Every id in the lake (``pair_id``, ``prompt_id``) is the first 128 bits of a SHA-256 digest as
 32 hex characters. As Python strings in a ``set`` they cost about 110 bytes each (4.4 GB for the
 40M pairs of a large curation run, all loaded before a small ingest into that lake could start).
-Here an id is two ``uint64`` words, kept in numpy arrays sorted by the first ("levels", like an LSM tree):
+Here an id is two ``uint64`` words, kept in numpy arrays sorted by the first word ("levels",
+as in an LSM tree):
 
 - the ids already in the lake are read column-wise into one level;
 - the new ids of each column-wise block become a level, and levels of similar size are merged,
