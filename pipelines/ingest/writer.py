@@ -55,7 +55,7 @@ SPOOL_ROWS = 1 << 18  # sightings / quarantine rows held in memory before they g
 class _Spool:
     """Rows of one table, written to uncommitted data files every ``SPOOL_ROWS`` rows.
 
-    An ingest's sightings grow with its input (about 200 bytes a pair); holding them until the
+    An ingest's sightings grow with its input (about 80 bytes a row, measured); holding them until the
     end made memory grow with the file. The staged files join the table as one version in the
     ingest's commit (:meth:`lake.store.Transaction.stage`).
     """
