@@ -89,8 +89,8 @@ def _unsafe_table() -> np.ndarray:
     return table
 
 
-def _flag_unsafe(arr: pa.Array, offsets: np.ndarray, data: np.ndarray, leads: np.ndarray) -> np.ndarray:
-    """Rows holding a character of the unsafe set, from the positions of their lead bytes."""
+def _unsafe_rows(offsets: np.ndarray, data: np.ndarray, leads: np.ndarray) -> np.ndarray:
+    """Indices (sorted) of the rows holding a character of the unsafe set, from its lead bytes."""
     last = len(data) - 1
     b0 = data[leads].astype(np.int32)
     b1 = (data[np.minimum(leads + 1, last)] & 0x3F).astype(np.int32)
@@ -100,11 +100,8 @@ def _flag_unsafe(arr: pa.Array, offsets: np.ndarray, data: np.ndarray, leads: np
     if len(four):
         b3 = (data[np.minimum(leads[four] + 3, last)] & 0x3F).astype(np.int32)
         cp[four] = ((b0[four] & 0x07) << 18) | (b1[four] << 12) | (b2[four] << 6) | b3
-    out = np.zeros(len(arr), dtype=bool)
     hits = leads[_unsafe_table()[cp]]
-    if len(hits):
-        out[np.searchsorted(offsets, hits, side="right") - 1] = True
-    return out
+    return np.unique(np.searchsorted(offsets, hits, side="right") - 1)
 
 
 def nfc_suspects(arr: pa.Array) -> np.ndarray:
@@ -123,4 +120,4 @@ def nfc_suspects(arr: pa.Array) -> np.ndarray:
     if n_chars * DENSE_BYTES_PER_CHAR > non_ascii_bytes:
         return rows  # dense: decoding each value in Python is cheaper
     leads = np.flatnonzero(is_lead) + offsets[0]
-    return np.flatnonzero(_flag_unsafe(arr, offsets, data, leads))
+    return _unsafe_rows(offsets, data, leads)
