@@ -7,6 +7,13 @@ the truth for a few pairs. The script runs Stage-1 rounds and one Stage-2 round 
 real round runner (RMs, embeddings, retrieval, dbt, gate, publish) and measures
 
 - precision / recall of the Stage-2 drop-or-flip decisions against the injected flips;
+- the peer, in the same run on the same pool and the same RM scores: cleanlab's confident
+  learning (``cleanlab.filter.find_label_issues``) on the gold RM's probabilities for the pool
+  pairs (out of sample: the gold RM trains on gold only), each pair given a seeded random
+  orientation so that both classes occur;
+- the bound: the flip precision and recall that the rule's measured source accuracies imply
+  (flip iff the gold RM and the best RM both disagree, errors assumed independent), and the
+  chance check: with no trusted RM the rule must flip nothing on RM grounds;
 - held-out accuracy (clean test pairs) of RMs trained with the same budget and seed on the
   raw pool, the kept set, kept + flipped, and the clean pool.
 
@@ -98,9 +105,7 @@ def _decisions(pool, ids: list[str], gold: set[str], kept_ids: set[str], flip_id
     caught = {i for i in judged if ids[i] not in kept_ids}
     flips = {i for i in judged if ids[i] in flip_ids}
     injected = {i for i in judged if i in pool.flipped}
-
-    def ratio(a: int, b: int) -> float:
-        return a / b if b else float("nan")
+    ratio = _ratio
 
     return {
         "n_judged": len(judged), "n_injected": len(injected), "n_dropped_or_flipped": len(caught),
@@ -110,6 +115,64 @@ def _decisions(pool, ids: list[str], gold: set[str], kept_ids: set[str], flip_id
         "flip_precision": ratio(len(flips & injected), len(flips)),
         "flip_recall": ratio(len(flips & injected), len(injected)),
     }  # fmt: skip
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else float("nan")
+
+
+def _cleanlab(lake, pool, ids: list[str], gold: set[str], run_id: str, seed: int) -> dict:
+    """Confident learning on the gold RM's out-of-sample p of the pool pairs (cleanlab is a benchmark dependency)."""
+    import random
+
+    import numpy as np
+    from cleanlab.filter import find_label_issues
+
+    from pipelines.trust.measure import run_scores
+
+    judged = [i for i in range(len(pool.noisy)) if ids[i] not in gold]
+    p_of = run_scores(lake, run_id, [ids[i] for i in judged])
+    judged = [i for i in judged if ids[i] in p_of]
+    rng = random.Random(f"cleanlab:{seed}")
+    labels, probs = [], []
+    for i in judged:  # label 1: the stored chosen side is the better one; swap half so both classes occur
+        p = p_of[ids[i]]
+        keep = rng.random() < 0.5
+        labels.append(1 if keep else 0)
+        probs.append([1 - p, p] if keep else [p, 1 - p])
+    issues = find_label_issues(np.asarray(labels), np.asarray(probs))
+    flagged = {judged[k] for k in np.flatnonzero(issues)}
+    injected = {i for i in judged if i in pool.flipped}
+    return {"cleanlab_n_flagged": len(flagged),
+            "cleanlab_precision": _ratio(len(flagged & injected), len(flagged)),
+            "cleanlab_recall": _ratio(len(flagged & injected), len(injected))}  # fmt: skip
+
+
+def _bound(lake, last: int, pool, ids: list[str], gold: set[str], flip_rows: list[dict]) -> dict:
+    """Trust of the round's RMs, the flip precision / recall their measured accuracies imply, and RM flips."""
+    import pyarrow as pa
+
+    from lake.rules import TrustRule
+    from lake.schemas import SOURCE_TRUST
+    from pipelines.trust.roles import trust_rows
+
+    rows = {r["role"]: r for r in trust_rows(lake, last).to_pylist() if r["source_kind"] == "rm"}
+    out: dict = {}
+    for role in ("gold", "best"):
+        r = rows.get(role)
+        out[f"{role}_rm_acc"] = r["accuracy"] if r else float("nan")
+        out[f"{role}_rm_ci"] = [r["ci_low"], r["ci_high"]] if r else None
+        ok = bool(r) and TrustRule.default().apply(pa.Table.from_pylist([r], schema=SOURCE_TRUST))[0]
+        out[f"{role}_rm_trusted"] = ok
+    q = len([i for i in pool.flipped if ids[i] not in gold]) / max(1, len([i for i in ids if i not in gold]))
+    ag, ab = out["gold_rm_acc"], out["best_rm_acc"]
+    hit, false = ag * ab, (1 - ag) * (1 - ab)
+    out["bound_flip_recall"] = hit
+    out["bound_flip_precision"] = _ratio(q * hit, q * hit + (1 - q) * false) if hit == hit else float("nan")
+    out["n_rm_flips"] = sum(r["label_provenance"] == "rm" for r in flip_rows)
+    both = out["gold_rm_trusted"] and out["best_rm_trusted"]
+    out["chance_check"] = "ok" if both or out["n_rm_flips"] == 0 else "FAIL"  # untrusted RMs may flip nothing
+    return out
 
 
 def run_one(cfg, pool, seed: int, workdir: Path) -> dict:
@@ -131,6 +194,8 @@ def run_one(cfg, pool, seed: int, workdir: Path) -> dict:
     result = {"pool": pool.name, "seed": seed, "n_pool": len(pool.noisy), "n_gold": len(gold),
               "n_test": len(pool.test), "n_kept": len(kept_rows), "n_flipped": len(flip_rows)}  # fmt: skip
     result.update(_decisions(pool, ids, gold, {r["pair_id"] for r in kept_rows}, {r["pair_id"] for r in flip_rows}))
+    result.update(_bound(lake, last, pool, ids, gold, flip_rows))
+    result.update(_cleanlab(lake, pool, ids, gold, f"round-{last}-gold", seed))
     result["rounds_seconds"] = round(time.perf_counter() - t0, 1)
     test_ex = _examples(pool.test)
     sets = {"raw": pool.noisy, "kept": kept_rows, "kept+flipped": kept_rows + flip_rows, "clean": pool.clean}
@@ -148,17 +213,25 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.mean(vals):.3f} ± {sd:.3f}"
 
 
-COLS = ["precision", "recall", "flip_precision", "flip_recall", "acc_raw", "acc_kept", "acc_kept+flipped", "acc_clean"]
+COLS = ["precision", "recall", "flip_precision", "flip_recall", "cleanlab_precision", "cleanlab_recall",
+        "bound_flip_precision", "bound_flip_recall", "gold_rm_acc", "best_rm_acc", "n_rm_flips",
+        "acc_raw", "acc_kept", "acc_kept+flipped", "acc_clean"]  # fmt: skip
+HEADS = ["drop/flip precision", "drop/flip recall", "flip precision", "flip recall", "cleanlab precision",
+         "cleanlab recall", "bound flip precision", "bound flip recall", "gold RM acc (oof)",
+         "best RM acc (trust half)", "RM flips", "acc raw", "acc kept", "acc kept+flipped", "acc clean"]  # fmt: skip
 
 
 def markdown(results: list[dict]) -> str:
-    """One row per pool: mean ± sd over the seeds (n/a where a ratio had no denominator)."""
-    head = "| pool | seeds | drop/flip precision | drop/flip recall | flip precision | flip recall "
-    head += "| acc raw | acc kept | acc kept+flipped | acc clean |"
-    lines = [head, "|" + " --- |" * (len(COLS) + 2)]
+    """One row per pool: mean ± sd over the seeds (n/a where a ratio had no denominator), and the chance check."""
+    head = "| pool | seeds | " + " | ".join(HEADS) + " | trusted RMs (gold, best) per seed | chance check |"
+    lines = [head, "|" + " --- |" * (len(COLS) + 4)]
     for name in dict.fromkeys(r["pool"] for r in results):
         rs = [r for r in results if r["pool"] == name]
-        lines.append(f"| {name} | {len(rs)} | " + " | ".join(_spread([r[c] for r in rs]) for c in COLS) + " |")
+        trusted = " ".join(f"({'y' if r['gold_rm_trusted'] else 'n'},{'y' if r['best_rm_trusted'] else 'n'})"
+                           for r in rs)  # fmt: skip
+        checks = "ok" if all(r["chance_check"] == "ok" for r in rs) else "FAIL"
+        lines.append(f"| {name} | {len(rs)} | " + " | ".join(_spread([r[c] for r in rs]) for c in COLS)
+                     + f" | {trusted} | {checks} |")  # fmt: skip
     return "\n".join(lines)
 
 

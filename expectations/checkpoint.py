@@ -174,6 +174,7 @@ def run_gate(
     previous_kept_fraction: float | None = None,
     taxonomy: list[str] | None = None,
     kept_tolerance: float = 0.25,
+    raw_longer_share: float | None = None,
     write: bool = True,
 ) -> GateResult:
     """The checkpoint: validate the lake tables (plus ``extra_frames`` such as the mart) and write results."""
@@ -181,7 +182,8 @@ def run_gate(
 
     frames = lake_frames(lake, tables)
     frames.update(extra_frames or {})
-    result = validate_frames(frames, all_suites(previous_kept_fraction, taxonomy, kept_tolerance), name=name)
+    suites = all_suites(previous_kept_fraction, taxonomy, kept_tolerance, raw_longer_share)
+    result = validate_frames(frames, suites, name=name)
     for table in tables:  # the Arrow contract itself, which GX cannot see through pandas
         for problem in arrow_schema_drift(lake, table):
             result.failures.append(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -43,7 +45,8 @@ FRAME_SQL: dict[str, str] = {
         select round, pair_id, label_provenance, source, margin,
                length(chosen) as chosen_chars, length(rejected) as rejected_chars,
                chosen = rejected as is_identical,
-               cast(length(chosen) > length(rejected) as double) as chosen_is_longer
+               cast(length(chosen) > length(rejected) as double) as chosen_is_longer,
+               list_has_any(coalesce(reasons, []::varchar[]), {filter_codes}) as has_filter_reason
         from t {round_filter}""",
 }
 FRAME_SQL["flipped"] = FRAME_SQL["curated"]
@@ -51,6 +54,19 @@ FRAME_SQL["flipped"] = FRAME_SQL["curated"]
 MART_SQL = """
     select round, pair_id, decision, cast(decision = 'keep' as double) as is_kept
     from {relation} {round_filter}"""
+
+# The pre-filter reason codes of curated_pairs: none may appear on a published pair.
+FILTER_CODES = [
+    "tie", "exact_duplicate", "conflict", "empty_side", "identical_responses", "truncated_response",
+    "extreme_length_ratio", "contaminated", "near_duplicate", "task_category_filtered", "objectivity_filtered",
+    "controversiality_filtered", "human_discarded",
+]  # fmt: skip
+
+
+def _sql(name: str, round: int | None) -> str:
+    round_filter = f"where round = {int(round)}" if round is not None else ""
+    codes = "[" + ", ".join(f"'{c}'" for c in FILTER_CODES) + "]"
+    return FRAME_SQL[name].format(round_filter=round_filter, filter_codes=codes)
 
 
 def connect() -> Any:
@@ -68,8 +84,42 @@ def table_frame(lake: Lake, name: str, version: int | str | None = None, round: 
     con = connect()
     try:
         con.register("t", dataset)
-        round_filter = f"where round = {int(round)}" if round is not None else ""
-        return con.sql(FRAME_SQL[name].format(round_filter=round_filter)).df()
+        return con.sql(_sql(name, round)).df()
+    finally:
+        con.close()
+
+
+def published_frame(rows: pa.Table) -> pd.DataFrame:
+    """The ``curated`` frame of rows about to be published (kept or flipped, CURATED layout)."""
+    con = connect()
+    try:
+        con.register("t", rows)
+        return con.sql(_sql("curated", None)).df()
+    finally:
+        con.close()
+
+
+def raw_longer_share(lake: Lake) -> float | None:
+    """Share of the pool's non-tie pairs whose chosen response is the longer one."""
+    con = connect()
+    try:
+        con.register("t", lake.dataset("pairs"))
+        (share,) = con.sql("select avg((length(chosen) > length(rejected))::double) from t where not is_tie").fetchone()
+        return None if share is None else float(share)
+    finally:
+        con.close()
+
+
+def pool_pass_rate(database: str | Path, round: int) -> float | None:
+    """Share of the round's decided pairs that no pre-filter dropped: the kept-fraction baseline of a first round."""
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True, config={"autoinstall_known_extensions": False})
+    try:
+        (rate,) = con.sql(
+            f"select avg((decision_rule <> 'filter')::double) from curated_pairs where round = {int(round)}"
+        ).fetchone()
+        return None if rate is None else float(rate)
     finally:
         con.close()
 

@@ -22,6 +22,7 @@ MAX_DISCARD_SHARE = 0.5
 ORDER_BALANCE = (0.25, 0.75)  # share of items shown with the stored chosen first
 LENGTH_BIAS_BOUNDS = (0.05, 0.95)  # share of kept pairs whose chosen side is the longer one
 KEPT_FRACTION_TOLERANCE = 0.25  # absolute change allowed in the kept fraction vs the previous round
+LONGER_SHARE_SHIFT = 0.05  # how far the kept set's chosen-is-longer share may move from the raw pool's
 LABEL_PROVENANCE = ["original", "human", "llm-judge", "rm"]
 DECISIONS = ["keep", "drop", "flip"]
 
@@ -193,14 +194,22 @@ def rm_scores_suite() -> SuiteSpec:
     )
 
 
-def curated_suite(name: str = "curated") -> SuiteSpec:
-    """The published kept (or flipped) set of one round."""
+def curated_suite(
+    name: str = "curated", raw_longer_share: float | None = None, shift: float = LONGER_SHARE_SHIFT
+) -> SuiteSpec:
+    """The published kept (or flipped) set of one round: schema, nulls, provenance, no filtered pair,
+    and (kept set, given the raw pool's share) no drift towards "the longer response wins"."""
     g = _gxe()
+    longer = []
+    if raw_longer_share is not None:
+        lo, hi = max(0.0, raw_longer_share - shift), min(1.0, raw_longer_share + shift)
+        longer = [Check(g.ExpectColumnMeanToBeBetween(column="chosen_is_longer", min_value=lo, max_value=hi))]
     return SuiteSpec(
         name,
         [
             _columns(["round", "pair_id", "chosen_chars", "rejected_chars", "label_provenance", "source"]),
-            *_not_null("pair_id", "source"),
+            *_not_null("pair_id", "source", "label_provenance", "chosen_chars", "rejected_chars"),
+            Check(g.ExpectColumnValuesToBeInSet(column="has_filter_reason", value_set=[False])),
             Check(g.ExpectCompoundColumnsToBeUnique(column_list=["round", "pair_id"])),
             Check(g.ExpectColumnValuesToBeBetween(column="chosen_chars", min_value=1, max_value=MAX_RESPONSE_CHARS)),
             Check(g.ExpectColumnValuesToBeBetween(column="rejected_chars", min_value=1, max_value=MAX_RESPONSE_CHARS)),
@@ -211,6 +220,7 @@ def curated_suite(name: str = "curated") -> SuiteSpec:
                     column="chosen_is_longer", min_value=LENGTH_BIAS_BOUNDS[0], max_value=LENGTH_BIAS_BOUNDS[1]
                 )
             ),
+            *longer,
         ],
     )
 
@@ -239,6 +249,7 @@ def all_suites(
     previous_kept_fraction: float | None = None,
     taxonomy: list[str] | None = None,
     kept_tolerance: float = KEPT_FRACTION_TOLERANCE,
+    raw_longer_share: float | None = None,
 ) -> dict[str, SuiteSpec]:
     """Every suite by the name of the frame it validates."""
     suites = [
@@ -247,7 +258,7 @@ def all_suites(
         human_labels_suite(),
         judge_labels_suite(),
         rm_scores_suite(),
-        curated_suite("curated"),
+        curated_suite("curated", raw_longer_share),
         curated_suite("flipped"),
         curated_pairs_suite(previous_kept_fraction, kept_tolerance),
     ]

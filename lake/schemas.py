@@ -229,7 +229,8 @@ RM_RUNS = pa.schema(
         pa.field("train_table", pa.string(), nullable=False),
         pa.field("train_version", pa.int64(), nullable=False),
         pa.field("train_tag", pa.string()),
-        pa.field("gold_accuracy", pa.float64()),
+        pa.field("gold_accuracy", pa.float64()),  # on the gold split that selected its checkpoint (in sample)
+        pa.field("label_basis", pa.string()),  # what its labels were: silver | gold | unverified original labels
         pa.field("created_at", TS, nullable=False),
     ]
 )
@@ -271,6 +272,50 @@ CURATED = pa.schema(
         pa.field("label_provenance", pa.string()),  # original | human | llm-judge | rm
         pa.field("source", pa.string(), nullable=False),
         pa.field("reasons", pa.list_(pa.string())),
+    ]
+)
+
+# ---------------------------------------------------------------------- trust
+# Every label source measured on gold pairs it never trained on and was not selected on, per
+# round (pipelines/trust): reward-model runs, judges (model + template + sampling), human
+# annotators (against the other annotators) and pre-check models. Whether a source may vote is
+# the dbt rule over these numbers (macros/rules.sql, is_trusted_expr).
+SOURCE_TRUST = pa.schema(
+    [
+        pa.field("round", pa.int32(), nullable=False),
+        pa.field("source_kind", pa.string(), nullable=False),  # rm | judge | annotator | precheck
+        pa.field("source_id", pa.string(), nullable=False),  # run_id | model|template|samples | annotator | model
+        pa.field("role", pa.string()),  # RMs: silver | best | gold (the role it plays this round)
+        pa.field("n", pa.int64(), nullable=False),  # gold pairs measured
+        pa.field("n_correct", pa.int64(), nullable=False),
+        pa.field("accuracy", pa.float64()),
+        pa.field("ci_low", pa.float64()),  # 95% Wilson interval of the accuracy
+        pa.field("ci_high", pa.float64()),
+        pa.field("first_shown_share", pa.float64()),  # judges: share of valid votes for the first-shown side
+        pa.field("both_orders_consistency", pa.float64()),  # judges: same verdict in both orders
+        pa.field("accuracy_longer_rejected", pa.float64()),  # RMs: accuracy where the longer side is wrong
+        pa.field("n_longer_rejected", pa.int64()),
+        pa.field("longer_wins_agreement", pa.float64()),  # RMs: share of pairs where it prefers the longer side
+        pa.field("measured_on", pa.string(), nullable=False),  # which gold pairs, in words
+        pa.field("label_basis", pa.string()),  # RMs: what they were trained on
+        pa.field("measured_at", TS, nullable=False),
+    ]
+)
+
+# Agreement among human annotators on what each saw (the source's order, ties kept).
+ANNOTATOR_AGREEMENT = pa.schema(
+    [
+        pa.field("round", pa.int32(), nullable=False),
+        pa.field("scope", pa.string(), nullable=False),  # all | a task category
+        # raw_agreement | cohen_kappa | fleiss_kappa | krippendorff_alpha
+        pa.field("metric", pa.string(), nullable=False),
+        pa.field("annotator_a", pa.string()),  # Cohen's kappa: the annotator pair
+        pa.field("annotator_b", pa.string()),
+        pa.field("n_pairs", pa.int64(), nullable=False),
+        pa.field("value", pa.float64()),
+        pa.field("ci_low", pa.float64()),  # 95% percentile bootstrap over pairs
+        pa.field("ci_high", pa.float64()),
+        pa.field("computed_at", TS, nullable=False),
     ]
 )
 
@@ -325,4 +370,6 @@ TABLES: dict[str, pa.Schema] = {
     "curated": CURATED,
     "flipped": CURATED,
     "round_steps": ROUND_STEPS,
+    "source_trust": SOURCE_TRUST,
+    "annotator_agreement": ANNOTATOR_AGREEMENT,
 }

@@ -184,6 +184,13 @@ class Transaction:
         self.written[table] = lance.dataset(path).version
         return self.written[table]
 
+    def replace_where(self, table: str, predicate: str, data: Data, schema: pa.Schema | None = None) -> int:
+        """Replace the rows matching ``predicate`` (one round's rows, say) with ``data``; returns the version."""
+        self._touch(table)
+        if self._exists(table) and lance.dataset(str(self.lake.path(table))).count_rows(filter=predicate):
+            self.delete(table, predicate)
+        return self.append(table, data, schema)
+
 
 class Lake:
     """A lake rooted at a folder. Cheap to construct; safe to share within a process."""

@@ -38,6 +38,8 @@ SOURCE_TABLES = (
     "rm_runs",
     "rm_scores",
     "rm_eval",
+    "source_trust",
+    "annotator_agreement",
 )
 LAST_BUILD = "last_build.json"
 

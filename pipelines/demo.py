@@ -49,7 +49,7 @@ class DemoConfig:
         },
     )
     llm_attributes: int = field(default=4, metadata={"help": "pairs annotated with attributes per round (LLM cost)"})
-    llm_gate_gold: int = field(default=10, metadata={"help": "gold pairs each judge is measured on (both orders)"})
+    llm_gate_gold: int = field(default=30, metadata={"help": "gold pairs each judge is measured on (both orders)"})
 
 
 def _say(out: TextIO, text: str) -> None:
@@ -141,19 +141,38 @@ def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO, llm_url: str | None = N
     return status
 
 
-def show_gates(lake: Lake, out: TextIO) -> None:
-    """What the judge gate decided, per model and round."""
-    gates = lake.dataset("judge_gates").to_table().to_pylist()
-    if not gates:
+def show_trust(lake: Lake, out: TextIO) -> None:
+    """Every label source measured on gold, per round, and whether the trust rule let it vote."""
+    from lake.rules import TrustRule
+    from pipelines.trust.roles import trust_rows, why, with_trust
+
+    rule = TrustRule.default()
+    rows = sorted(with_trust(trust_rows(lake), rule), key=lambda r: (r["round"], r["source_kind"], r["source_id"]))
+    if not rows:
         return
-    _say(out, "\n== judge gate (accuracy on gold in both orders) ==")
-    for g in gates:
-        verdict = "trusted" if g["is_trusted"] else "REJECTED"
-        _say(
-            out,
-            f"  round {g['round']} {g['model']}: accuracy {g['accuracy']:.2f} on {g['n_gold']} gold pairs, "
-            f"first-shown share {g['position_bias']:.2f} -> {verdict} (threshold {g['threshold']:.2f})",
-        )
+    _say(out, f"\n== trust of every label source (rule: {rule.describe()}) ==")
+    for r in rows:
+        basis = f"; trained on {r['label_basis']}" if r.get("label_basis") else ""
+        _say(out, f"  round {r['round']} {why(r, rule)}{basis}")
+
+
+def show_decisions(lake: Lake, round: int, out: TextIO) -> None:
+    """What the last round changed and on whose evidence, in words."""
+    from lake.sql import query
+
+    tag = f"round-{round}"
+    if tag not in lake.tags("curated"):
+        return
+    kept = query(lake, f'select label_provenance, count(*) as n from "curated@{tag}" group by 1').to_pylist()
+    flipped = query(lake, f'select label_provenance, count(*) as n from "flipped@{tag}" group by 1').to_pylist()
+    by_rm = sum(r["n"] for r in flipped if r["label_provenance"] == "rm")
+    _say(out, f"\n== what round {round} decided ==")
+    _say(out, "  kept by provenance   : " + ", ".join(f"{r['label_provenance']} {r['n']}" for r in kept))
+    _say(out, "  flipped by provenance: " + (", ".join(f"{r['label_provenance']} {r['n']}" for r in flipped) or "none"))
+    if by_rm == 0:
+        _say(out, "  0 pairs were flipped on reward-model grounds: no reward model of this round cleared the trust"
+                  " rule on gold it never saw, so their votes were kept as evidence only and the unverified pairs"
+                  " kept their original labels (provenance 'original').")  # fmt: skip
 
 
 def show_sql(lake: Lake, out: TextIO) -> None:
@@ -183,9 +202,10 @@ def run_demo(lake: Lake, cfg: DemoConfig, out: TextIO) -> int:
         status = run_rounds(lake, cfg, out, llm_url)
     finally:
         stop_llm()
-    show_gates(lake, out)
-    show_sql(lake, out)
     last = max(status)
+    show_trust(lake, out)
+    show_decisions(lake, last, out)
+    show_sql(lake, out)
     from pipelines.report.collect import report_dir
 
     _say(out, f"\n== done in {time.perf_counter() - t0:.0f} s ==")

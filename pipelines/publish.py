@@ -86,10 +86,14 @@ def round_rows(lake: Lake, round: int, build: dict) -> tuple[dict[str, pa.Table]
         con.close()
 
 
+def publishable(lake: Lake, round: int) -> tuple[dict[str, pa.Table], int]:
+    """Exactly what :func:`publish` would write for ``round`` (kept, flipped; pairs decided), reading only."""
+    return round_rows(lake, round, _check_build(lake, round))
+
+
 def publish(lake: Lake, round: int) -> PublishReport:
     """Write round ``round``'s kept pairs to ``curated`` and flipped ones to ``flipped``, tag both."""
-    build = _check_build(lake, round)
-    tables, n_pairs = round_rows(lake, round, build)
+    tables, n_pairs = publishable(lake, round)
     tag = f"round-{round}"
     with lake.transaction(
         f"publish {tag}: {tables['curated'].num_rows} kept, {tables['flipped'].num_rows} flipped"

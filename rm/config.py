@@ -60,6 +60,13 @@ class TrainConfig:
     epochs: float = field(default=1.0, metadata=_h("passes over the training pairs"))
     max_steps: int | None = field(default=None, metadata=_h("stop after this many optimizer steps (overrides epochs)"))
     limit: int | None = field(default=None, metadata=_h("read at most this many training pairs"))
+    where: str | None = field(
+        default=None, metadata=_h("Lance filter on the training table (e.g. label_provenance = 'llm-judge')")
+    )
+    label_basis: str | None = field(
+        default=None,
+        metadata=_h("what the training labels are, recorded in rm_runs: silver | gold | unverified original labels"),
+    )
     device: Literal["auto", "cpu", "cuda"] = field(
         default="auto", metadata=_h("where to train (auto: cuda if present)")
     )

@@ -145,14 +145,15 @@ def split_holdout(
 
 
 # ------------------------------------------------------------------ lake edge
-def read_snapshot_pairs(snapshot: Any, limit: int | None = None) -> Iterator[Example]:
-    """Stream the pairs of a lake Snapshot (ties are skipped: they carry no preference)."""
+def read_snapshot_pairs(snapshot: Any, limit: int | None = None, where: str | None = None) -> Iterator[Example]:
+    """Stream the pairs of a lake Snapshot (ties are skipped: they carry no preference), optionally filtered."""
     names = set(snapshot.dataset.schema.names)
     missing = [c for c in PAIR_COLUMNS if c not in names]
     if missing:
         raise ValueError(f"table {snapshot.ref} lacks column(s) {missing}: train on a pairs-layout table")
     columns = PAIR_COLUMNS + [c for c in ("category",) if c in names]
-    where = "is_tie = false" if "is_tie" in names else None
+    clauses = [c for c in ("is_tie = false" if "is_tie" in names else None, where) if c]
+    where = " AND ".join(f"({c})" for c in clauses) or None
     n = 0
     for batch in snapshot.to_batches(columns=columns, filter=where):
         for row in batch.to_pylist():

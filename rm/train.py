@@ -222,28 +222,37 @@ def train_examples(
     return result
 
 
-def train(config: TrainConfig, lake: Any = None, val_pair_ids: list[str] | None = None) -> RunResult:
+def train(
+    config: TrainConfig, lake: Any = None, val_pair_ids: list[str] | None = None, select_ids: list[str] | None = None
+) -> RunResult:
     """Train on ``config.table`` at its tag/version in ``lake``; register the run in ``rm_runs``.
 
     Validation: the gold pairs (``config.gold_*``), or, when ``val_pair_ids`` is given, those
-    pairs of the gold table as stored; with no gold at all, ``val_fraction`` of the training
-    pairs is held out.
+    pairs of the gold table as stored; ``select_ids`` keeps only those gold pairs for checkpoint
+    selection (the rest of gold measures the run's trust, :mod:`pipelines.trust`); with no gold
+    at all, ``val_fraction`` of the training pairs is held out. No gold pair is ever trained on.
     """
     from lake import Lake
+    from lake.labels import gold_verdicts
     from lake.snapshot import open_snapshot
     from rm.data import read_gold_pairs, read_snapshot_pairs
 
     lake = lake if lake is not None else Lake()
     at = config.tag if config.tag is not None else config.version
     snap = open_snapshot(lake, config.table, at)
-    train_pairs = list(read_snapshot_pairs(snap, config.limit))
+    train_pairs = list(read_snapshot_pairs(snap, None, config.where))
     if val_pair_ids is not None:
         wanted = set(val_pair_ids)
         val = [e for e in read_gold_pairs(lake, config.gold_table, config.gold_at, "table") if e.pair_id in wanted]
     else:
         val = read_gold_pairs(lake, config.gold_table, config.gold_at, config.gold_source)
-    held = {e.pair_id for e in val}
-    train_pairs = [e for e in train_pairs if e.pair_id not in held]  # gold is validation only
+        if select_ids is not None:  # checkpoints are selected on this part of gold only; the rest measures trust
+            keep = set(select_ids)
+            val = [e for e in val if e.pair_id in keep]
+    held = {e.pair_id for e in val} | set(gold_verdicts(lake))
+    train_pairs = [e for e in train_pairs if e.pair_id not in held]  # all gold is validation or trust, never training
+    if config.limit is not None:
+        train_pairs = train_pairs[: config.limit]
     if config.gold_limit is not None and len(val) > config.gold_limit:
         # each evaluation scores every validation pair: a seeded sample keeps CPU rounds affordable
         val = random.Random(config.seed).sample(sorted(val, key=lambda e: e.pair_id), config.gold_limit)
@@ -276,6 +285,7 @@ def register_run(lake: Any, config: TrainConfig, result: RunResult, snap: Any) -
         "train_version": snap.version,
         "train_tag": snap.tag,
         "gold_accuracy": result.gold_accuracy,
+        "label_basis": config.label_basis,
         "created_at": datetime.now(UTC),
     }
     with lake.transaction(f"register rm run {result.run_id}") as txn:

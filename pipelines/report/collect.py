@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lake import Lake
+from lake.rules import TrustRule
 from pipelines.report.plots import log_ratio
 
 SAMPLE = 5000
@@ -77,6 +78,29 @@ def _agreement(db: Path, round: int) -> list[dict[str, Any]]:
     return [{"category": r["category"], "agreement": float(r["a"]), "n": int(r["n"])} for r in rows]
 
 
+def _changes(db: Path, round: int) -> list[dict[str, Any]]:
+    """What the round decided, on whose evidence: pairs per decision, rule and provenance."""
+    rows = _mart(
+        db,
+        f"""select decision, decision_rule, coalesce(label_provenance, '-') as provenance, count(*) as n
+            from curated_pairs where round = {round} group by all order by n desc""",
+    )
+    return [{**r, "n": int(r["n"])} for r in rows]
+
+
+def _trust(lake: Lake, round: int) -> list[dict[str, Any]]:
+    """Every source measured up to ``round`` with its trust by the rule, for the trust table."""
+    from pipelines.trust.roles import trust_rows, why, with_trust
+
+    rule = TrustRule.default()
+    rows = [r for r in with_trust(trust_rows(lake), rule) if r["round"] <= round]
+    keep = ("round", "source_kind", "source_id", "role", "n", "accuracy", "ci_low", "ci_high", "first_shown_share",
+            "both_orders_consistency", "accuracy_longer_rejected", "longer_wins_agreement", "label_basis",
+            "measured_on", "is_trusted")  # fmt: skip
+    out = [{k: r.get(k) for k in keep} | {"why": why(r, rule)} for r in rows]
+    return sorted(out, key=lambda r: (r["round"], r["source_kind"], r["source_id"]))
+
+
 def _diff(db: Path, round: int) -> dict[str, dict[str, int]]:
     rows = _mart(db, f"select change, unnest(reasons) as reason from round_diff where round = {round}")
     out: dict[str, Counter] = {"entered": Counter(), "left": Counter()}
@@ -114,10 +138,12 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
         "steps": [
             {k: (str(v) if k.endswith("_at") else v) for k, v in s.items()} for s in steps if s["status"] != "running"
         ],
-        "rm_accuracy": [
-            {"round": r["round"], "accuracy": r["gold_accuracy"], "role": r["role"]}
-            for r in lake.dataset("rm_runs").to_table().to_pylist()
-            if r["gold_accuracy"] is not None and r["round"] is not None and r["round"] <= round
+        "trust": (trust := _trust(lake, round)),
+        "trust_rule": TrustRule.default().describe(),
+        "rm_accuracy": [  # out of sample only: the trust half of gold, or the gold RM's out-of-fold scores
+            {k: r[k] for k in ("round", "accuracy", "ci_low", "ci_high", "role", "n")}
+            for r in trust
+            if r["source_kind"] == "rm" and r["accuracy"] is not None
         ],
         "length": {"curated": _log_ratios(lake, "curated", tag), "raw": _log_ratios(lake, "pairs", None)},
         "gate": load_result(lake, tag),
@@ -137,6 +163,7 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
             margins=_margins(db, round),
             agreement=_agreement(db, round),
             diff=_diff(db, round),
+            changes=_changes(db, round),
         )
     return data
 

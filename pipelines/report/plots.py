@@ -70,20 +70,27 @@ def funnel(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def accuracy_by_round(rows: Sequence[dict[str, Any]]) -> str:
-    """RM accuracy on gold per round, one line per role (silver / gold / best)."""
+    """Out-of-sample RM accuracy on gold per round with 95% intervals, one line per role (silver / best / gold)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=SIZE)
+    rows = [r for r in rows if r.get("accuracy") is not None]
     if not rows:
-        _empty(ax, "reward-model evaluations")
+        _empty(ax, "out-of-sample reward-model measurements")
         return _svg(fig)
-    for role in sorted({r.get("role") or "rm" for r in rows}):
-        pts = sorted((r["round"], r["accuracy"]) for r in rows if (r.get("role") or "rm") == role)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=role)
+    roles = sorted({r.get("role") or "rm" for r in rows})
+    for i, role in enumerate(roles):
+        pts = sorted((r["round"], r["accuracy"], r.get("ci_low"), r.get("ci_high")) for r in rows
+                     if (r.get("role") or "rm") == role)  # fmt: skip
+        x = [p[0] + (i - (len(roles) - 1) / 2) * 0.06 for p in pts]  # dodge so the intervals do not overlap
+        y = [p[1] for p in pts]
+        err = [[p[1] - (p[2] if p[2] is not None else p[1]) for p in pts],
+               [(p[3] if p[3] is not None else p[1]) - p[1] for p in pts]]  # fmt: skip
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=role)
     ax.axhline(0.5, color=RAW, linestyle=":", linewidth=1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("round")
-    ax.set_ylabel("pairwise accuracy on gold")
-    ax.set_title("RM gold accuracy per round")
+    ax.set_ylabel("accuracy on gold it never saw (95% CI)")
+    ax.set_title("RM gold accuracy per round (out of sample)")
     ax.legend()
     return _svg(fig)
 
@@ -108,21 +115,34 @@ def margin_histograms(kept: Sequence[float], dropped: Sequence[float]) -> str:
     return _svg(fig)
 
 
+TOP_CATEGORIES = 12
+
+
+def top_categories(rows: Sequence[dict[str, Any]], top: int = TOP_CATEGORIES) -> list[dict[str, Any]]:
+    """The ``top`` largest categories by n, the rest pooled as "other (k categories)" (n-weighted)."""
+    rows = sorted(rows, key=lambda r: (-r["n"], r["category"]))
+    head, tail = list(rows[:top]), rows[top:]
+    if tail:
+        n = sum(r["n"] for r in tail)
+        share = sum(r["agreement"] * r["n"] for r in tail) / n if n else 0.0
+        head.append({"category": f"other ({len(tail)} categories)", "agreement": share, "n": n})
+    return head
+
+
 def agreement_by_category(rows: Sequence[dict[str, Any]]) -> str:
-    """Share of pairs whose label the checks agreed with, per task category."""
+    """Share of pairs whose label no trusted check contradicted, per task category (largest first)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=SIZE)
     if not rows:
         _empty(ax, "agreement figures")
         return _svg(fig)
-    rows = sorted(rows, key=lambda r: r["category"])
-    ax.bar([r["category"] for r in rows], [r["agreement"] for r in rows], color=KEPT)
-    for x, r in enumerate(rows):
-        ax.text(x, r["agreement"], f"n={r['n']}", ha="center", va="bottom", fontsize=7)
-    ax.set_ylim(0, 1.1)
-    ax.set_ylabel("agreement")
+    rows = top_categories(rows)
+    ax.barh([r["category"] for r in rows][::-1], [r["agreement"] for r in rows][::-1], color=KEPT)
+    for y, r in enumerate(rows[::-1]):
+        ax.text(r["agreement"], y, f" n={r['n']}", va="center", fontsize=7)
+    ax.set_xlim(0, 1.15)
+    ax.set_xlabel("agreement")
     ax.set_title("Agreement per task category")
-    ax.tick_params(axis="x", rotation=30)
     return _svg(fig)
 
 

@@ -52,6 +52,49 @@ def _links(data: dict[str, Any], out_dir: Path | None) -> str:
     return "<section><h2>Links</h2><ul>" + "".join(items) + "</ul></section>"
 
 
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else ("" if value is None else str(value))
+
+
+def _changed(data: dict[str, Any]) -> str:
+    """The opening: what the round changed, on whose evidence, and whether any source was trusted."""
+    changes = data.get("changes") or []
+    trust = [t for t in data.get("trust") or [] if t["round"] == data["round"]]
+    trusted = [t for t in trust if t["is_trusted"]]
+    by = {d: sum(c["n"] for c in changes if c["decision"] == d) for d in ("keep", "drop", "flip")}
+    total = sum(by.values())
+    if not changes:
+        head = "<p>The round's decisions are not available (its dbt build is not the last one).</p>"
+    else:
+        head = (f"<p><b>{by['keep']:,}</b> kept, <b>{by['drop']:,}</b> dropped, <b>{by['flip']:,}</b> flipped"
+                f" of {total:,} pairs.</p>")  # fmt: skip
+    if trusted:
+        who = ", ".join(html.escape(f"{t['source_kind']} {t['source_id']}") for t in trusted)
+        verdict = f"<p class=pass>Trusted sources this round: {who}.</p>"
+    else:
+        verdict = (
+            "<p class=fail><b>No label source was trusted this round</b>: no reward model, judge or pre-check "
+            "cleared the trust rule on gold, so none of them kept, dropped or flipped a pair. Pairs without a "
+            "human verdict or a pre-filter reason keep their original label, unverified.</p>"
+        )
+    decided = [c for c in changes if c["decision_rule"] not in ("filter", "uncontradicted", "no_trusted_gold_rm")]
+    table = _table(decided, ["decision", "decision_rule", "provenance", "n"])
+    return (
+        "<section><h2>What this round changed</h2>" + head + verdict
+        + "<p>Decisions by rule and evidence (pre-filters and unverified keeps left out):</p>" + table + "</section>"
+    )  # fmt: skip
+
+
+def _trust_table(data: dict[str, Any]) -> str:
+    rows = [{k: _fmt(v) for k, v in t.items()} for t in data.get("trust") or []]
+    cols = ["round", "source_kind", "source_id", "role", "n", "accuracy", "ci_low", "ci_high", "first_shown_share",
+            "both_orders_consistency", "accuracy_longer_rejected", "longer_wins_agreement", "label_basis",
+            "is_trusted"]  # fmt: skip
+    rule = html.escape(data.get("trust_rule") or "")
+    return (f"<section><h2>Trust of every label source</h2><p>Rule: {rule}. Each source is measured only on "
+            f"gold pairs it never trained on and was not selected on.</p>{_table(rows, cols)}</section>")  # fmt: skip
+
+
 def render_report(data: dict[str, Any], out_dir: Path | None = None) -> str:
     """The HTML of a round report. Keys (all optional but ``round``):
 
@@ -79,8 +122,13 @@ def render_report(data: dict[str, Any], out_dir: Path | None = None) -> str:
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Curation round {rnd}</h1><p class=sub>stage {data.get('stage', '?')} · {gate_line} · {snap_line}"
         f" · generated {html.escape(str(data.get('generated_at', '')))}</p>",
+        _changed(data),
+        _trust_table(data),
         _section("Funnel by reason", plots.funnel(data.get("funnel") or [])),
-        _section("RM gold accuracy per round", plots.accuracy_by_round(data.get("rm_accuracy") or [])),
+        _section(
+            "RM gold accuracy per round (out of sample, 95% intervals)",
+            plots.accuracy_by_round(data.get("rm_accuracy") or []),
+        ),
         _section(
             "Margins of kept vs dropped pairs",
             plots.margin_histograms(margins.get("kept", []), margins.get("dropped", [])),

@@ -162,7 +162,10 @@ def write_queue(lake: Lake, round_: int, queue: dict[str, list[dict]], routed: l
         for cand, r in routed
     ]  # fmt: skip
     table = pa.Table.from_pylist(rows, schema=RETRIEVAL_QUEUE)
-    with lake.transaction(f"retrieval queue round {round_} ({source})") as txn:
-        if lake.dataset("retrieval_queue").count_rows(filter=f"round = {int(round_)}"):
-            txn.delete("retrieval_queue", f"round = {int(round_)}")
-        return txn.append("retrieval_queue", table)
+    return replace_queue_round(lake, round_, table, f"retrieval queue round {round_} ({source})")
+
+
+def replace_queue_round(lake: Lake, round_: int, rows: pa.Table, message: str) -> int:
+    """The one way a round's ``retrieval_queue`` rows are written: replaced whole, in one commit."""
+    with lake.transaction(message) as txn:
+        return txn.replace_where("retrieval_queue", f"round = {int(round_)}", rows)

@@ -1,8 +1,9 @@
 """Who is verified: the gold, silver and queued pair sets, and the gold pairs' p.
 
-Definitions agreed between areas: **gold** = at least one non-discard ``human_labels``
-row; **silver** = a vote in ``judge_labels`` from a judge that ``judge_gates`` marks
-trusted for that round (same model and template), or a pair a published round kept with
+Definitions agreed between areas: **gold** = a pair with a human verdict
+(:func:`lake.labels.gold_verdicts`, the one rule);
+**silver** = a vote in ``judge_labels`` from a judge (model and template) that the trust
+rule trusts in that round's ``source_trust``, or a pair a published round kept with
 ``llm-judge`` provenance (``curated``); **queued** = in ``retrieval_queue`` (another round:
 a re-run of round N replaces round N's own rows). Pure reads: sets of pair_ids.
 """
@@ -23,13 +24,21 @@ def _frame(lake: Lake, table: str, columns: list[str], filter: str | None = None
 
 
 def gold_ids(lake: Lake) -> set[str]:
-    return set(_frame(lake, "human_labels", ["pair_id"], "verdict != 'discard'").get_column("pair_id").to_list())
+    from lake.labels import gold_verdicts
+
+    return set(gold_verdicts(lake))
 
 
 def silver_ids(lake: Lake) -> set[str]:
+    from pipelines.trust.roles import trust_rows, with_trust
+
     votes = _frame(lake, "judge_labels", ["pair_id", "round", "model", "template_version"], "vote != 'invalid'")
-    gates = _frame(lake, "judge_gates", ["round", "model", "template_version"], "is_trusted = true").unique()
-    trusted = votes.join(gates, on=["round", "model", "template_version"], how="semi")
+    judges = [(r["round"], r["source_id"]) for r in with_trust(trust_rows(lake)) if r["source_kind"] == "judge"
+              and r["is_trusted"]]  # fmt: skip
+    gates = pl.DataFrame({"round": [r for r, _ in judges], "source_id": [s for _, s in judges]},
+                         schema={"round": pl.Int32, "source_id": pl.String})  # fmt: skip
+    keyed = votes.with_columns(source_id=pl.col("model") + "|" + pl.col("template_version"))
+    trusted = keyed.join(gates, on=["round", "source_id"], how="semi")
     kept = _frame(lake, "curated", ["pair_id"], "label_provenance = 'llm-judge'")
     return set(trusted.get_column("pair_id").to_list()) | set(kept.get_column("pair_id").to_list())
 
@@ -39,11 +48,17 @@ def queued_ids(lake: Lake, round_: int) -> set[str]:
 
 
 def latest_run(lake: Lake) -> str:
-    """The newest ``rm_runs`` row with role best or silver (the current reward model)."""
+    """The current reward model: the one playing best or silver in the latest round
+    (:func:`pipelines.trust.roles.round_rm`), else, outside rounds, the newest best or silver run trained."""
+    from pipelines.trust.roles import round_rm
+
+    run = round_rm(lake, None, ("best", "silver"))
+    if run is not None:
+        return run
     runs = _frame(lake, "rm_runs", ["run_id", "role", "created_at"], "role IN ('best', 'silver')")
     if runs.is_empty():
         raise LakeError(
-            "no reward model run with role best or silver in rm_runs: train one (`prefhouse rm train`), "
+            "no reward model run with role best or silver: train one (`prefhouse train --role silver`), "
             "or pass --run RUN_ID or --gold-probs FILE (a CSV of pair_id,p)"
         )
     return runs.sort(["created_at", "run_id"]).get_column("run_id")[-1]

@@ -34,6 +34,16 @@ class RoundConfig:
     rm_backbone: str | None = field(
         default=None, metadata=_h("local Hugging Face model folder for the RMs (default: the MiniLM weights)")
     )
+    rm_min_silver: int = field(
+        default=64,
+        metadata=_h(
+            "fewest silver pairs (labels of trusted judges) the silver RM trains on; with fewer it trains on "
+            "the unverified original labels and says so"
+        ),
+    )
+    gold_rm_folds: int = field(
+        default=3, metadata=_h("stage 2: folds of the gold RM's cross-fitting (every gold pair scored out of fold)")
+    )
     seed: int = field(default=0, metadata=_h("seed for RM training and routing"))
     k_max: int = field(default=8, metadata=_h("adaptive retrieval: neighbours per gold pair the RM gets wrong"))
     human_share: float = field(default=0.2, metadata=_h("share of retrieved pairs routed to humans"))

@@ -133,6 +133,8 @@ def run_round(
         note = f" ({result.message})" if result.message else ""
         log(f"[round {round} stage {stage}] {step.name}: {result.status} {counts}{note}")
     outcome.facts = dict(ctx.facts)
+    if outcome.status == "done" and ctx.fact("trust_summary"):
+        outcome.message = "trust: " + ctx.fact("trust_summary")  # the status line says who could decide
     return outcome
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.rounds.step import RoundContext, Step, StepResult
-from pipelines.rounds.steps_common import Attributes, Embed, Gate, Judge, TakeLabels, gold_ids
+from pipelines.rounds.steps_common import Attributes, Embed, Gate, Judge, TakeLabels, Trust, gold_ids
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
 
 
@@ -42,12 +42,24 @@ def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
     )
 
 
-def silver_snapshot(ctx: RoundContext) -> tuple[str, str | None]:
-    """(table, tag) the silver RM trains on: the previous round's kept set, else the raw pool."""
+SILVER_WHERE = "label_provenance = 'llm-judge'"
+UNVERIFIED = "unverified original labels"
+
+
+def silver_snapshot(ctx: RoundContext) -> tuple[str, str | None, str | None, str]:
+    """(table, tag, filter, label basis) the silver RM trains on.
+
+    Silver is the previous round's kept pairs that trusted judges labelled. With fewer than
+    ``rm_min_silver`` of them the RM trains on the previous kept set (or, in round 1, the raw
+    pool) with its original labels, and the run records that it did.
+    """
     tag = ctx.previous_tag
     if tag and tag in ctx.lake.tags("curated"):
-        return "curated", tag
-    return "pairs", None
+        n_silver = ctx.lake.dataset("curated", tag).count_rows(filter=SILVER_WHERE)
+        if n_silver >= ctx.config.rm_min_silver:
+            return "curated", tag, SILVER_WHERE, "silver"
+        return "curated", tag, None, UNVERIFIED
+    return "pairs", None, None, UNVERIFIED
 
 
 class SilverRM(Step):
@@ -58,10 +70,13 @@ class SilverRM(Step):
     def run(self, ctx: RoundContext) -> StepResult:
         if ctx.config.scope == "no-rm":
             return StepResult(status="skipped", message="--scope no-rm: no reward model this round")
+        from pipelines.trust.splits import select_split
         from rm import train
 
-        table, tag = silver_snapshot(ctx)
-        result = train(rm_train_config(ctx, "silver", table, tag), lake=ctx.lake)
+        table, tag, where, basis = silver_snapshot(ctx)
+        config = rm_train_config(ctx, "silver", table, tag)
+        config.where, config.label_basis = where, basis
+        result = train(config, lake=ctx.lake, select_ids=select_split(gold_ids(ctx.lake)))
         return StepResult(
             counts={"train_pairs": result.n_train, "val_pairs": result.n_val, "steps": result.steps},
             facts={
@@ -69,8 +84,10 @@ class SilverRM(Step):
                 "silver_run_dir": str(Path(result.run_dir).resolve()),
                 "silver_gold_accuracy": result.gold_accuracy,
                 "silver_trained_on": f"{table}@{tag or 'committed'}",
+                "silver_label_basis": basis,
             },
-            message=f"trained on {table}@{tag or 'committed'}; best gold accuracy {result.gold_accuracy}",
+            message=f"trained on {table}@{tag or 'committed'} ({basis}); accuracy on the selection half of gold "
+            f"{result.gold_accuracy} (in sample: trust is measured on the other half)",
         )
 
 
@@ -120,6 +137,7 @@ def stage1_steps() -> list[Step]:
         Retrieve(),
         Judge(),
         TakeLabels(),
+        Trust(),
         DbtBuild(),
         Gate(),
         Publish(),

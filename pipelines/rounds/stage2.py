@@ -10,6 +10,7 @@ retrieved them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,21 +20,30 @@ import pyarrow as pa
 from lake import Lake
 from lake.schemas import RETRIEVAL_QUEUE
 from pipelines.retrieval.anchors import MAX_ANCHORS, gold_anchors
+from pipelines.retrieval.retrieve import replace_queue_round
 from pipelines.rounds.stage1 import rm_train_config
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
-from pipelines.rounds.steps_common import Embed, Gate, Judge, llm_backend
+from pipelines.rounds.steps_common import Embed, Gate, Judge, Trust, llm_backend
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
 
 MIN_GOLD = 8
 
 
 class GoldRM(Step):
-    """Train the gold RM on every human-verified pair (oriented as the humans said)."""
+    """Train the gold RM on every human-verified pair (oriented as the humans said), cross-fitted.
 
-    name, reads, writes = "gold_rm", ("pairs", "human_labels"), ("rm_runs",)
+    ``gold_rm_folds`` fold models, each trained on the other folds with the same recipe, score
+    every gold pair out of fold: that accuracy is the gold RM's trust (``source_trust``). The
+    gold RM itself then trains on all of gold with no checkpoint selection.
+    """
+
+    name, reads, writes = "gold_rm", ("pairs", "human_labels"), ("rm_runs", "source_trust")
 
     def run(self, ctx: RoundContext) -> StepResult:
+        from lake.labels import gold_verdicts
         from lake.snapshot import open_snapshot
+        from pipelines.trust import measure, splits
+        from rm.crossfit import out_of_fold
         from rm.data import read_gold_pairs
         from rm.train import register_run, train_examples
 
@@ -44,20 +54,31 @@ class GoldRM(Step):
                 "label pairs (`prefhouse label serve`) or import human labels, then re-run the round"
             )
         config = rm_train_config(ctx, "gold", "pairs", None)
-        config.limit = None
-        config.val_fraction = 0.2  # the gold RM's own hold-out picks its checkpoint
+        config.limit, config.label_basis = None, "gold"
+        k = ctx.config.gold_rm_folds
+        oof = out_of_fold(config, gold, splits.folds([e.pair_id for e in gold], k))
+        verdicts = gold_verdicts(ctx.lake)
+        p_stored = {pid: p if verdicts.get(pid) == "chosen" else 1.0 - p for pid, p in oof.items()}
         snap = open_snapshot(ctx.lake, "pairs")
-        result = train_examples(config, gold, None, {**snap.describe(), "gold_source": "human_labels"})
+        result = train_examples(config, gold, [], {**snap.describe(), "gold_source": "human_labels"})
         register_run(ctx.lake, config, result, snap)
+        (Path(result.run_dir) / "out_of_fold.json").write_text(json.dumps(p_stored))
+        row = measure.measure_rm(
+            ctx.lake, ctx.round, result.run_id, "gold", list(p_stored), f"{k}-fold cross-fitting over gold",
+            "gold", p_of=p_stored,
+        )  # fmt: skip
+        measure.write_rows(ctx.lake, [row], f"trust round {ctx.round}: gold RM {result.run_id} (out of fold)")
         return StepResult(
-            counts={"gold_pairs": len(gold), "steps": result.steps},
+            counts={"gold_pairs": len(gold), "steps": result.steps, "folds": k, "scored_out_of_fold": len(oof)},
             facts={"gold_run_id": result.run_id, "gold_run_dir": str(Path(result.run_dir).resolve())},
-            message=f"hold-out accuracy {result.gold_accuracy}",
+            message=f"out-of-fold accuracy {row['accuracy'] or 0:.3f} on {row['n']} gold pairs "
+            f"[{row['ci_low'] or 0:.3f}, {row['ci_high'] or 0:.3f}]",
         )
 
 
 class BestRM(Step):
-    """The best RM of Stage 1: the silver run with the highest accuracy on gold."""
+    """The best RM of Stage 1: the silver run with the highest accuracy on the selection half of gold
+    (its trust is then measured on the other half)."""
 
     name, reads, writes = "best_rm", ("rm_runs",), ()
 
@@ -70,7 +91,7 @@ class BestRM(Step):
         return StepResult(
             counts={"candidates": len(candidates)},
             facts={"best_run_id": best["run_id"], "best_run_dir": best["run_dir"]},
-            message=f"{best['run_id']} (gold accuracy {best['gold_accuracy']:.3f})",
+            message=f"{best['run_id']} (accuracy {best['gold_accuracy']:.3f} on the selection half of gold)",
         )
 
 
@@ -113,10 +134,8 @@ def queue_for_judges(
          "route": "judge", "queued_at": now}
         for pid, links in anchors.items()
     ]  # fmt: skip
-    with lake.transaction(f"stage 2 triage round {round_}") as txn:
-        if lake.dataset("retrieval_queue").count_rows(filter=f"round = {int(round_)}"):
-            txn.delete("retrieval_queue", f"round = {int(round_)}")
-        txn.append("retrieval_queue", pa.Table.from_pylist(rows, schema=RETRIEVAL_QUEUE))
+    table = pa.Table.from_pylist(rows, schema=RETRIEVAL_QUEUE)
+    replace_queue_round(lake, round_, table, f"stage 2 triage round {round_}")
     return {"queued": len(rows), "without_anchors": sum(not links for links in anchors.values())}
 
 
@@ -146,6 +165,7 @@ def stage2_steps() -> list[Step]:
         EmbedForJudges(),
         Triage(),
         Judge(),
+        Trust(),
         DbtBuild(),
         Gate(),
         Publish(),

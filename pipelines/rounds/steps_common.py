@@ -33,6 +33,25 @@ def gold_ids(lake: Any) -> set[str]:
     return _gold(lake)
 
 
+class Trust(Step):
+    """Measure every label source of the round on gold it never trained on or was selected on.
+
+    Stage 1 measures the silver RM, Stage 2 the best RM (the gold RM's cross-fitted row is
+    written by its own step); annotators, pre-check models and judges (from their gate) too.
+    The dbt build then lets only trusted sources keep, drop or flip a pair.
+    """
+
+    name, reads, writes = "trust", ("human_labels", "rm_scores", "prechecks"), ("source_trust", "annotator_agreement")
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        from pipelines.trust import measure_round
+
+        rms = {role: ctx.fact(f"{role}_run_id") for role in ("silver", "best") if ctx.fact(f"{role}_run_id")}
+        report = measure_round(ctx.lake, ctx.round, rms)
+        facts = {"trusted_sources": report.trusted, "trust_summary": report.message()}
+        return StepResult(counts=report.counts, facts=facts, message=report.message())
+
+
 class Attributes(Step):
     """Preference attributes for pairs that have none yet (LLM); skipped without a backend."""
 
@@ -132,7 +151,8 @@ def _taxonomy() -> list[str] | None:
 
 
 class Gate(Step):
-    """The Great Expectations checkpoint over the lake and this round's mart; failure blocks publish."""
+    """The Great Expectations checkpoint over the lake, this round's mart and the very kept and flipped
+    sets the round would publish; a failure blocks publish and the previous tag stays."""
 
     name, reads, writes = "gate", ("pairs", "attributes", "human_labels", "judge_labels", "rm_scores"), ()
 
@@ -140,19 +160,26 @@ class Gate(Step):
         if not getattr(ctx.config, "gate", True):
             return StepResult(status="skipped", message="gate turned off (--no-gate)")
         from expectations import run_gate
-        from expectations.frames import mart_frame
+        from expectations.frames import mart_frame, pool_pass_rate, published_frame, raw_longer_share
 
-        extra = {}
+        extra, baseline = {}, previous_kept_fraction(ctx)
         db = ctx.fact("dbt_database")
         if db:
+            from pipelines.publish import publishable
+
             extra["curated_pairs"] = mart_frame(db, ctx.round)
+            tables, _ = publishable(ctx.lake, ctx.round)
+            extra["curated"], extra["flipped"] = (published_frame(tables[t]) for t in ("curated", "flipped"))
+            if baseline is None:  # a first round of its stage: bounded by the share of the pool no filter drops
+                baseline = pool_pass_rate(db, ctx.round)
         result = run_gate(
             ctx.lake,
             f"round-{ctx.round}",
             extra_frames=extra,
-            previous_kept_fraction=previous_kept_fraction(ctx),
+            previous_kept_fraction=baseline,
             taxonomy=_taxonomy(),
             kept_tolerance=getattr(ctx.config, "kept_tolerance", 0.25),
+            raw_longer_share=raw_longer_share(ctx.lake),
         )
         counts = {"frames": len(result.tables), "failed_expectations": len(result.failures)}
         if not result.passed:

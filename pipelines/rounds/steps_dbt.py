@@ -10,7 +10,10 @@ from typing import Any
 
 from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
 
-DBT_READS = ("pairs", "attributes", "human_labels", "judge_labels", "judge_gates", "rm_runs", "rm_scores", "curated")
+DBT_READS = (
+    "pairs", "attributes", "human_labels", "judge_labels", "judge_gates", "rm_runs", "rm_scores", "curated",
+    "source_trust", "annotator_agreement",
+)  # fmt: skip
 
 
 def dbt_vars(ctx: RoundContext) -> dict[str, Any]:

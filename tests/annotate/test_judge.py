@@ -42,23 +42,30 @@ def _seed(lake, n_gold=12, n_target=4):
 
 
 def test_gate_rejects_a_biased_judge_and_the_trusted_one_labels(lake):
-    _seed(lake)
+    _seed(lake, n_gold=32)
     with (
         FakeOpenAI(oracle_judge(), model="oracle") as good,
         FakeOpenAI(oracle_judge(first_always=True), model="always-one") as bad,
     ):
         backends = [make_backend(LLMConfig(base_url=s.base_url)) for s in (good, bad)]
-        report = judge_queue(lake, backends, JudgeConfig(samples=3), GateConfig(threshold=0.7, min_gold=10))
+        report = judge_queue(lake, backends, JudgeConfig(samples=3), GateConfig())
         gates = {r["model"]: r for r in lake.dataset("judge_gates").to_table().to_pylist()}
         assert gates["oracle"]["is_trusted"] and gates["oracle"]["accuracy"] == 1.0
         assert gates["oracle"]["position_bias"] == 0.5
         biased = gates["always-one"]
         assert not biased["is_trusted"] and biased["accuracy"] == 0.5 and biased["position_bias"] == 1.0
         assert biased["accuracy_chosen_first"] == 1.0 and biased["accuracy_chosen_second"] == 0.0
-        assert "accuracy 0.500 on 12 gold pairs < 0.7" in biased["reason"]
+        assert "not trusted: vote accuracy 0.500 on 32 gold pairs" in biased["reason"]
+        trust = {r["source_id"]: r for r in lake.dataset("source_trust").to_table().to_pylist()}
+        oracle, always = trust["oracle|judge.v1"], trust["always-one|judge.v1"]
+        assert (oracle["n"], oracle["accuracy"], oracle["both_orders_consistency"]) == (32, 1.0, 1.0)
+        assert oracle["first_shown_share"] == 0.5 and oracle["ci_low"] > 0.85
+        # measured the way it votes: a pair's verdict is the majority over both orders, so a judge
+        # that always picks the first-shown side ties itself on every pair and is right on none
+        assert (always["accuracy"], always["first_shown_share"], always["both_orders_consistency"]) == (0.0, 1.0, 0.0)
         assert report["trusted_models"] == ["oracle"] and trusted_models(lake, 1) == ["oracle"]
         assert "not trusted" in report["models"]["always-one"]["gate"]["reason"]
-        assert len(bad.requests) == 24  # the gate only: 12 gold pairs x 2 orders, no votes
+        assert len(bad.requests) == 192  # the gate only: 32 gold pairs x 3 samples x 2 orders, no votes
         # the trusted judge's prompts: 8 demonstrations with human verdicts, then the target
         judge_prompts = [b["messages"][-1]["content"] for b in good.requests if "new question" in str(b)]
         assert len(judge_prompts) == 12  # 4 pairs x 3 samples
@@ -77,10 +84,11 @@ def test_too_little_gold_means_no_trusted_judge(lake):
     _seed(lake, n_gold=3)
     with FakeOpenAI(oracle_judge(), model="oracle") as good:
         report = judge_queue(
-            lake, [make_backend(LLMConfig(base_url=good.base_url))], JudgeConfig(samples=1), GateConfig(min_gold=10)
+            lake, [make_backend(LLMConfig(base_url=good.base_url))], JudgeConfig(samples=1), GateConfig()
         )
     assert report["trusted_models"] == [] and "no trusted judge" in report["message"]
-    assert "only 3 gold pairs" in report["models"]["oracle"]["gate"]["reason"]
+    reason = report["models"]["oracle"]["gate"]["reason"]
+    assert reason.startswith("not trusted: vote accuracy 1.000 on 3 gold pairs") and ">= 30 gold pairs" in reason
     assert lake.dataset("judge_labels").count_rows() == 0
 
 

@@ -67,7 +67,7 @@ def test_smollm2_end_to_end_and_the_gate_rejects_it(lake):
             lake,
             [backend],
             JudgeConfig(samples=1, max_tokens=80, max_chars=1200),
-            GateConfig(threshold=0.7, min_gold=6),
+            GateConfig(),
         )
     finally:
         stop()

@@ -20,6 +20,7 @@ from lake.schemas import (
     PRECHECKS,
     RM_RUNS,
     RM_SCORES,
+    SOURCE_TRUST,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -132,6 +133,20 @@ def _rm_rows(ids: dict[str, str]) -> tuple[list[dict], list[dict]]:
     return runs, scores
 
 
+def _trust_rows() -> list[dict[str, Any]]:
+    """Planted measurements: judge-a, both RMs and the pre-check model clear the trust rule, judge-b does not."""
+    from pipelines.trust.measure import trust_row
+
+    rows = [
+        trust_row(1, "judge", "judge-a|v1", 90, 100, "planted", first_shown_share=0.5),
+        trust_row(1, "judge", "judge-b|v1", 50, 100, "planted", first_shown_share=0.5),
+        trust_row(1, "rm", "rm-gold", 80, 100, "planted", role="gold"),
+        trust_row(1, "rm", "rm-best", 80, 100, "planted", role="best"),
+        trust_row(1, "precheck", "m", 90, 100, "planted"),
+    ]
+    return [{**r, "measured_at": T0} for r in rows]
+
+
 def build_crafted_lake(lake: Lake) -> dict[str, str]:
     """Fill ``lake`` with the planted pairs and signals; return {name: pair_id}."""
     pairs = _pairs()
@@ -166,6 +181,10 @@ def build_crafted_lake(lake: Lake) -> dict[str, str]:
         txn.append("rm_runs", pa.Table.from_pylist(runs, schema=RM_RUNS))
         txn.append("rm_scores", pa.Table.from_pylist(scores, schema=RM_SCORES))
         txn.append("prechecks", pa.Table.from_pylist(prechecks, schema=PRECHECKS))
+        txn.append("source_trust", pa.Table.from_pylist(_trust_rows(), schema=SOURCE_TRUST))
+    from pipelines.trust.agreement import agreement_rows, write_agreement
+
+    write_agreement(lake, 1, agreement_rows(lake, 1, resamples=0))
     return ids
 
 

@@ -96,9 +96,10 @@ def test_stage1_label_consistency(round1: tuple) -> None:
     assert rows["human_discard"]["reasons"] == ["human_discarded"]
     assert rows["judge_no"]["decision"] == "drop"
     assert rows["judge_no"]["reasons"] == ["judges_disagree"]
-    # an untrusted judge's votes do not count
+    # an untrusted judge's votes do not count: they stay visible as evidence only
     assert rows["untrusted_no"]["decision"] == "keep"
-    assert rows["untrusted_no"]["judge_status"] == "missing"
+    assert rows["untrusted_no"]["judge_status"] == "untrusted"
+    assert "judges_untrusted_disagree" in rows["untrusted_no"]["reasons"]
     # an LLM pre-check found the chosen answer wrong and the rejected one right
     assert (rows["precheck_no"]["decision"], rows["precheck_no"]["reasons"]) == ("drop", ["precheck_disagree"])
     # Stage 1: the gold RM disagreeing is enough to hold a pair back
@@ -117,8 +118,8 @@ def test_round_summary_reconciles(round1: tuple) -> None:
 
 def test_agreement_marts(round1: tuple) -> None:
     result = round1[2]
-    kappa = _mart(result, "select * from annotator_agreement where metric = 'cohen_kappa'")
-    assert [(k["rater_a"], k["rater_b"], k["n_items"], k["value"]) for k in kappa] == [("ann0", "ann1", 2, 1.0)]
+    kappa = _mart(result, "select * from annotator_agreement where metric = 'cohen_kappa' and scope = 'all'")
+    assert [(k["annotator_a"], k["annotator_b"], k["n_pairs"], k["value"]) for k in kappa] == [("ann0", "ann1", 2, 1.0)]
     evals = {r["run_id"]: r for r in _mart(result, "select * from rm_eval where task_category = 'all'")}
     assert evals["rm-best"]["accuracy"] == 1.0  # right on both gold pairs
     assert evals["rm-gold"]["accuracy"] == 0.5  # wrong on the pair humans flipped
@@ -145,7 +146,8 @@ def test_stage2_rule(round2: tuple) -> None:
     rows = round2[3]
     assert (rows["s2_keep"]["decision"], rows["s2_keep"]["label_provenance"]) == ("keep", "rm")
     assert (rows["s2_keep_judge"]["decision"], rows["s2_keep_judge"]["label_provenance"]) == ("keep", "llm-judge")
-    assert rows["s2_flip"]["decision"] == "flip"
+    # the trusted gold RM disagrees, the trusted best RM agrees: a conflict, dropped (var stage2_on_mixed)
+    assert (rows["s2_flip"]["decision"], rows["s2_flip"]["decision_rule"]) == ("drop", "mixed")
     assert rows["s2_missing"]["decision"] == "drop"
     assert rows["s2_missing"]["reasons"] == ["gold_rm_missing"]
 

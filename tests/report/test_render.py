@@ -25,8 +25,21 @@ def _data() -> dict:
             {"reason": "kept", "n": 953},
         ],
         "rm_accuracy": [
-            {"round": 1, "accuracy": 0.58, "role": "silver"},
-            {"round": 2, "accuracy": 0.64, "role": "silver"},
+            {"round": 1, "accuracy": 0.58, "ci_low": 0.50, "ci_high": 0.66, "role": "silver"},
+            {"round": 2, "accuracy": 0.64, "ci_low": 0.57, "ci_high": 0.71, "role": "silver"},
+        ],
+        "trust": [
+            {"round": 2, "source_kind": "rm", "source_id": "round-2-silver", "role": "silver", "n": 150,
+             "accuracy": 0.64, "ci_low": 0.56, "ci_high": 0.71, "label_basis": "unverified original labels",
+             "is_trusted": False},
+            {"round": 2, "source_kind": "annotator", "source_id": "pandalm:annotator1", "role": "", "n": 800,
+             "accuracy": 0.91, "ci_low": 0.89, "ci_high": 0.93, "is_trusted": True},
+        ],
+        "trust_rule": "lower 95% bound of gold accuracy >= 0.6 on >= 30 gold pairs",
+        "changes": [
+            {"decision": "keep", "decision_rule": "uncontradicted", "provenance": "original", "n": 900},
+            {"decision": "keep", "decision_rule": "human_agree", "provenance": "human", "n": 53},
+            {"decision": "drop", "decision_rule": "filter", "provenance": "-", "n": 47},
         ],
         "margins": {"kept": [rng.gauss(1, 1) for _ in range(200)], "dropped": [rng.gauss(-1, 1) for _ in range(50)]},
         "agreement": [
@@ -61,6 +74,26 @@ def test_report_is_self_contained():
     assert "expect_column_values_to_be_between" in page and "round-2" in page
 
 
+def test_report_opens_with_the_changes_and_the_trust_table():
+    page = render_report(_data())
+    changed, trust = page.index("What this round changed"), page.index("Trust of every label source")
+    assert changed < trust < page.index("Funnel by reason")
+    assert "<b>953</b> kept, <b>47</b> dropped, <b>0</b> flipped" in page
+    assert "Trusted sources this round: annotator pandalm:annotator1" in page
+    assert "unverified original labels" in page and "human_agree" in page
+    nobody = _data() | {"trust": [t | {"is_trusted": False} for t in _data()["trust"]]}
+    assert "No label source was trusted this round" in render_report(nobody)
+
+
+def test_many_categories_show_the_largest_and_group_the_rest():
+    from pipelines.report.plots import top_categories
+
+    rows = [{"category": f"app{i:02d}", "agreement": 0.5, "n": 100 - i} for i in range(50)]
+    shown = top_categories(rows)
+    assert [r["category"] for r in shown[:2]] == ["app00", "app01"] and len(shown) == 13
+    assert shown[-1]["category"] == "other (38 categories)" and shown[-1]["n"] == sum(100 - i for i in range(12, 50))
+
+
 def test_empty_round_still_renders_every_plot():
     page = render_report({"round": 1})
     assert page.count("<svg") == 6 and page.count("in this round yet") == 6
@@ -82,7 +115,9 @@ def test_report_renders_in_headless_chromium(browser, tmp_path):
     assert n_svg == 6 and all(b and b["width"] > 200 and b["height"] > 100 for b in boxes)
     for title in (
         "Funnel by reason",
-        "RM gold accuracy per round",
+        "RM gold accuracy per round (out of sample, 95% intervals)",
+        "What this round changed",
+        "Trust of every label source",
         "Margins of kept vs dropped pairs",
         "Agreement per task category",
         "Length bias: curated vs raw pool",

@@ -1,43 +1,50 @@
--- LLM judge votes per pair up to this round, counting only (model, template) pairs that the
--- latest judge gate up to this round marks trusted; votes are pooled across samples and
--- models, and one side needs more than var judge_majority of them.
+-- LLM judge votes per pair up to this round, pooled across samples and models; one side
+-- needs more than var judge_majority of them. judge_evidence pools every valid vote (evidence
+-- only); judge_status pools the votes of judges int_sources_trusted trusts (model + template),
+-- and is 'untrusted' where only untrusted judges voted.
 with
 
-gates as (
-    select * from {{ ref('stg_lake__judge_gates') }}
-    where round <= {{ var('round') }}
+trusted as (
+    select source_id from {{ ref('int_sources_trusted') }}
+    where source_kind = 'judge' and is_trusted
 ),
 
 votes as (
-    select * from {{ ref('stg_lake__judge_labels') }}
+    select
+        *,
+        judge_model || '|' || template_version in (select source_id from trusted) as is_trusted_judge
+    from {{ ref('stg_lake__judge_labels') }}
     where round <= {{ var('round') }} and is_valid
-),
-
-trusted as (
-    select judge_model, template_version
-    from gates
-    qualify row_number() over (partition by judge_model, template_version order by round desc, measured_at desc) = 1
-        and is_trusted
 ),
 
 counted as (
     select
-        votes.pair_id,
-        count(*) as n_votes,
-        count(*) filter (where votes.vote = 'chosen') as n_chosen,
-        count(*) filter (where votes.vote = 'rejected') as n_rejected,
-        list(distinct votes.judge_model order by votes.judge_model) as judge_models,
-        max(votes.round) as last_round
+        pair_id,
+        count(*) as n_votes_all,
+        count(*) filter (where vote = 'chosen') as n_chosen_all,
+        count(*) filter (where vote = 'rejected') as n_rejected_all,
+        count(*) filter (where is_trusted_judge) as n_votes,
+        count(*) filter (where is_trusted_judge and vote = 'chosen') as n_chosen,
+        count(*) filter (where is_trusted_judge and vote = 'rejected') as n_rejected,
+        list(distinct judge_model order by judge_model) filter (where is_trusted_judge) as judge_models,
+        list(distinct judge_model order by judge_model) as judge_models_all,
+        max(round) as last_round
     from votes
-    inner join trusted using (judge_model, template_version)
-    group by votes.pair_id
+    group by pair_id
 ),
 
 final as (
     select
         *,
-        n_chosen / n_votes as chosen_share,
+        n_chosen / nullif(n_votes, 0) as chosen_share,
         case
+            when n_votes_all < {{ var('judge_min_votes') }} then 'uncertain'
+            when n_chosen_all / n_votes_all > {{ var('judge_majority') }} then 'agree'
+            when n_rejected_all / n_votes_all > {{ var('judge_majority') }} then 'disagree'
+            else 'uncertain'
+        end as judge_evidence,
+        case
+            when n_votes = 0 then 'untrusted'
             when n_votes < {{ var('judge_min_votes') }} then 'uncertain'
             when n_chosen / n_votes > {{ var('judge_majority') }} then 'agree'
             when n_rejected / n_votes > {{ var('judge_majority') }} then 'disagree'

@@ -1,15 +1,30 @@
 -- LLM pre-checks of objective answers ("is this single response correct?"), latest verdict
 -- per pair and side. The stored label is supported when the chosen response is judged right
 -- and the rejected one wrong, contradicted in the opposite case, and uncertain otherwise.
+-- precheck_evidence uses every model; precheck_status only models int_sources_trusted trusts
+-- ('untrusted' where only untrusted models checked the pair).
 with
 
-prechecks as (
-    select * from {{ ref('stg_lake__prechecks') }}
+trusted as (
+    select source_id as precheck_model from {{ ref('int_sources_trusted') }}
+    where source_kind = 'precheck' and is_trusted
 ),
 
-latest as (
+prechecks as (
+    select *, precheck_model in (select precheck_model from trusted) as is_trusted_model
+    from {{ ref('stg_lake__prechecks') }}
+),
+
+latest_all as (
     select *
     from prechecks
+    qualify row_number() over (partition by pair_id, side order by checked_at desc, precheck_model) = 1
+),
+
+latest_trusted as (
+    select *
+    from prechecks
+    where is_trusted_model
     qualify row_number() over (partition by pair_id, side order by checked_at desc, precheck_model) = 1
 ),
 
@@ -18,19 +33,35 @@ pivoted as (
         pair_id,
         bool_or(is_correct) filter (where side = 'chosen') as is_chosen_correct,
         bool_or(is_correct) filter (where side = 'rejected') as is_rejected_correct
-    from latest
+    from latest_all
+    group by pair_id
+),
+
+pivoted_trusted as (
+    select
+        pair_id,
+        bool_or(is_correct) filter (where side = 'chosen') as is_chosen_correct_trusted,
+        bool_or(is_correct) filter (where side = 'rejected') as is_rejected_correct_trusted
+    from latest_trusted
     group by pair_id
 ),
 
 final as (
     select
-        *,
+        pivoted.*,
         case
             when is_chosen_correct and not is_rejected_correct then 'agree'
             when not is_chosen_correct and is_rejected_correct then 'disagree'
             else 'uncertain'
+        end as precheck_evidence,
+        case
+            when pivoted_trusted.pair_id is null then 'untrusted'
+            when is_chosen_correct_trusted and not is_rejected_correct_trusted then 'agree'
+            when not is_chosen_correct_trusted and is_rejected_correct_trusted then 'disagree'
+            else 'uncertain'
         end as precheck_status
     from pivoted
+    left join pivoted_trusted using (pair_id)
 )
 
 select * from final

@@ -1,5 +1,7 @@
 -- Every curation signal of a pair in one row: pre-filter flags and the agreement status of
--- each label source and of the pre-checks (agree | disagree | uncertain | missing; humans also: discarded).
+-- each label source and of the pre-checks. *_status is the vote of trusted sources only
+-- (agree | disagree | uncertain | missing | untrusted; humans also: discarded); *_evidence is
+-- what every source said, trusted or not, kept to be seen and never to decide.
 with
 
 pairs as (select * from {{ ref('int_pairs_normalised') }}),
@@ -13,6 +15,12 @@ humans as (select * from {{ ref('int_human_labels_aggregated') }}),
 judges as (select * from {{ ref('int_judge_votes_aggregated') }}),
 margins as (select * from {{ ref('int_pairs_rm_margins') }}),
 prechecks as (select * from {{ ref('int_pairs_prechecked') }}),
+rm_trust as (
+    select
+        coalesce(bool_or(is_trusted) filter (where rm_role = 'gold'), false) as is_gold_rm_trusted,
+        coalesce(bool_or(is_trusted) filter (where rm_role = 'best'), false) as is_best_rm_trusted
+    from {{ ref('int_rm_runs_selected') }}
+),
 
 final as (
     select
@@ -42,13 +50,19 @@ final as (
         coalesce(humans.n_labels, 0) as n_human_labels,
         humans.agreement as human_agreement,
         coalesce(judges.judge_status, 'missing') as judge_status,
+        coalesce(judges.judge_evidence, 'missing') as judge_evidence,
         coalesce(judges.n_votes, 0) as n_judge_votes,
         judges.chosen_share as judge_chosen_share,
         coalesce(margins.gold_rm_status, 'missing') as gold_rm_status,
+        coalesce(margins.gold_rm_evidence, 'missing') as gold_rm_evidence,
         margins.gold_rm_margin,
         coalesce(margins.best_rm_status, 'missing') as best_rm_status,
+        coalesce(margins.best_rm_evidence, 'missing') as best_rm_evidence,
         margins.best_rm_margin,
-        coalesce(prechecks.precheck_status, 'missing') as precheck_status
+        rm_trust.is_gold_rm_trusted,
+        rm_trust.is_best_rm_trusted,
+        coalesce(prechecks.precheck_status, 'missing') as precheck_status,
+        coalesce(prechecks.precheck_evidence, 'missing') as precheck_evidence
     from pairs
     left join duplicates using (pair_id)
     left join conflicts using (pair_id)
@@ -60,6 +74,7 @@ final as (
     left join judges using (pair_id)
     left join margins using (pair_id)
     left join prechecks using (pair_id)
+    cross join rm_trust
 )
 
 select * from final

@@ -1,7 +1,11 @@
 -- The curation decision of each pair for this round (var round, var stage), with every
--- reason code that applied. Pre-filter failures drop; a human majority decides gold pairs;
--- Stage 1 keeps what no evidence contradicts; Stage 2 keeps a pair iff the gold RM agrees
--- and (the trusted judges or the best RM) agree, and flips (recycles) the rest.
+-- reason code that applied and the rule that decided (decision_rule). Only trusted sources
+-- vote (int_sources_trusted); untrusted ones appear in reasons as <source>_untrusted_<what it
+-- said>. Pre-filter failures drop; a human majority decides gold pairs; Stage 1 keeps what no
+-- trusted evidence contradicts; Stage 2 keeps a pair when the trusted gold RM and (trusted
+-- judges or the trusted best RM) agree with its label, flips it when they both disagree,
+-- applies var stage2_on_mixed when they conflict, and, with no trusted gold RM, lets trusted
+-- judges decide or keeps the label as unverified (provenance original).
 with
 
 signals as (
@@ -28,32 +32,85 @@ filtered as (
         ], r -> r is not null) as filter_reasons,
         list_filter([
             case when human_status in ('agree', 'disagree', 'uncertain') then 'human_' || human_status end,
-            case when judge_status <> 'missing' then 'judges_' || judge_status end,
-            case when gold_rm_status <> 'missing' or {{ var('stage') }} = 2 then 'gold_rm_' || gold_rm_status end,
-            case when best_rm_status <> 'missing' then 'best_rm_' || best_rm_status end,
-            case when precheck_status <> 'missing' then 'precheck_' || precheck_status end
+            case when judge_status = 'untrusted' then 'judges_untrusted_' || judge_evidence
+                 when judge_status <> 'missing' then 'judges_' || judge_status end,
+            case when gold_rm_status = 'untrusted' then 'gold_rm_untrusted_' || gold_rm_evidence
+                 when gold_rm_status <> 'missing' or {{ var('stage') }} = 2 then 'gold_rm_' || gold_rm_status end,
+            case when best_rm_status = 'untrusted' then 'best_rm_untrusted_' || best_rm_evidence
+                 when best_rm_status <> 'missing' then 'best_rm_' || best_rm_status end,
+            case when precheck_status = 'untrusted' then 'precheck_untrusted_' || precheck_evidence
+                 when precheck_status <> 'missing' then 'precheck_' || precheck_status end
         ], r -> r is not null) as evidence_reasons
     from signals
+),
+
+ruled as (
+    -- Which rule decided the pair. Only trusted sources have a status other than 'untrusted' or
+    -- 'missing', so no branch below can act on an untrusted source (tests/assert_no_decision_on_untrusted_evidence).
+    select
+        *,
+        case
+            when len(filter_reasons) > 0 then 'filter'
+            when human_status = 'agree' then 'human_agree'
+            when human_status = 'disagree' then 'human_disagree'
+            when human_status = 'uncertain' then 'human_split'
+            {%- if var('stage') | int == 1 %}
+            when judge_status = 'disagree' then 'judges_disagree'
+            when 'disagree' in (gold_rm_status, best_rm_status) then 'rm_disagree'
+            when precheck_status = 'disagree' then 'precheck_disagree'
+            when judge_status = 'agree' then 'judges_agree'
+            when 'agree' in (gold_rm_status, best_rm_status) then 'rm_agree'
+            else 'uncontradicted'
+            {%- else %}
+            when gold_rm_status = 'missing' and is_gold_rm_trusted then 'gold_rm_missing'
+            when gold_rm_status not in ('agree', 'disagree', 'uncertain') then
+                case judge_status when 'agree' then 'judges_agree' when 'disagree' then 'judges_disagree'
+                                  else 'no_trusted_gold_rm' end
+            when gold_rm_status = 'agree' and judge_status = 'agree' then 'gold_rm_and_judges_agree'
+            when gold_rm_status = 'agree' and best_rm_status = 'agree' then 'gold_and_best_rm_agree'
+            when gold_rm_status = 'disagree' and judge_status = 'disagree' and best_rm_status <> 'agree'
+                then 'gold_rm_and_judges_disagree'
+            when gold_rm_status = 'disagree' and best_rm_status = 'disagree' and judge_status <> 'agree'
+                then 'gold_and_best_rm_disagree'
+            when judge_status not in ('agree', 'disagree', 'uncertain')
+                 and best_rm_status not in ('agree', 'disagree', 'uncertain') then 'one_trusted_source'
+            else 'mixed'
+            {%- endif %}
+        end as decision_rule
+    from filtered
 ),
 
 decided as (
     select
         *,
-        case
-            when len(filter_reasons) > 0 then 'drop'
-            when human_status = 'agree' then 'keep'
-            when human_status = 'disagree' then 'flip'
-            when human_status = 'uncertain' then 'drop'
-            {%- if var('stage') | int == 1 %}
-            when 'disagree' in (judge_status, gold_rm_status, best_rm_status, precheck_status) then '{{ var("stage1_on_disagreement") }}'
+        case decision_rule
+            when 'filter' then 'drop'
+            when 'human_agree' then 'keep'
+            when 'human_disagree' then 'flip'
+            when 'human_split' then 'drop'
+            when 'judges_disagree' then '{{ var("stage1_on_disagreement") }}'
+            when 'rm_disagree' then '{{ var("stage1_on_disagreement") }}'
+            when 'precheck_disagree' then '{{ var("stage1_on_disagreement") }}'
+            when 'gold_rm_missing' then '{{ var("stage2_missing_gold_rm") }}'
+            when 'gold_rm_and_judges_disagree' then 'flip'
+            when 'gold_and_best_rm_disagree' then 'flip'
+            when 'mixed' then '{{ var("stage2_on_mixed") }}'
             else 'keep'
-            {%- else %}
-            when gold_rm_status = 'missing' then '{{ var("stage2_missing_gold_rm") }}'
-            when gold_rm_status = 'agree' and 'agree' in (judge_status, best_rm_status) then 'keep'
-            else 'flip'
-            {%- endif %}
-        end as decision
-    from filtered
+        end as decision,
+        case decision_rule
+            when 'human_agree' then 'human'
+            when 'human_disagree' then 'human'
+            when 'judges_agree' then 'llm-judge'
+            when 'judges_disagree' then 'llm-judge'
+            when 'gold_rm_and_judges_agree' then 'llm-judge'
+            when 'gold_rm_and_judges_disagree' then 'llm-judge'
+            when 'rm_agree' then 'rm'
+            when 'rm_disagree' then 'rm'
+            when 'gold_and_best_rm_agree' then 'rm'
+            when 'gold_and_best_rm_disagree' then 'rm'
+            else 'original'
+        end as decided_provenance
+    from ruled
 ),
 
 final as (
@@ -66,18 +123,13 @@ final as (
         task_category,
         decision,
         list_concat(filter_reasons, evidence_reasons) as reasons,
-        case
-            when decision = 'drop' then null
-            when human_status in ('agree', 'disagree') then 'human'
-            when (decision = 'keep' and judge_status = 'agree') or (decision = 'flip' and judge_status = 'disagree')
-                then 'llm-judge'
-            when decision = 'keep' and 'agree' in (gold_rm_status, best_rm_status) then 'rm'
-            when decision = 'flip' and 'disagree' in (gold_rm_status, best_rm_status) then 'rm'
-            else 'original'
-        end as label_provenance,
-        case decision
-            when 'keep' then coalesce(best_rm_margin, gold_rm_margin)
-            when 'flip' then -coalesce(best_rm_margin, gold_rm_margin)
+        decision_rule,
+        case when decision <> 'drop' then decided_provenance end as label_provenance,
+        case decision  -- margins of trusted RMs only: a trainer may weight its loss by them
+            when 'keep' then coalesce(case when is_best_rm_trusted then best_rm_margin end,
+                                      case when is_gold_rm_trusted then gold_rm_margin end)
+            when 'flip' then -coalesce(case when is_best_rm_trusted then best_rm_margin end,
+                                       case when is_gold_rm_trusted then gold_rm_margin end)
         end as margin,
         duplicate_of,
         contaminated_by,
@@ -92,6 +144,12 @@ final as (
         gold_rm_status,
         best_rm_status,
         precheck_status,
+        judge_evidence,
+        gold_rm_evidence,
+        best_rm_evidence,
+        precheck_evidence,
+        is_gold_rm_trusted,
+        is_best_rm_trusted,
         gold_rm_margin,
         best_rm_margin
     from decided
