@@ -200,7 +200,8 @@ def run_one(cfg, pool, seed: int, workdir: Path) -> dict:
     test_ex = _examples(pool.test)
     sets = {"raw": pool.noisy, "kept": kept_rows, "kept+flipped": kept_rows + flip_rows, "clean": pool.clean}
     for name, train in sets.items():
-        result[f"acc_{name}"] = _held_out_accuracy(cfg, name, _examples(train), test_ex, workdir)
+        acc = float("nan") if cfg.skip_accuracy else _held_out_accuracy(cfg, name, _examples(train), test_ex, workdir)
+        result[f"acc_{name}"] = acc
     result["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
@@ -279,6 +280,8 @@ def _parser() -> argparse.ArgumentParser:
         help="local Hugging Face model folder for every RM (default: MiniLM; a GPU is used when present)",
     )
     ap.add_argument("--seed-rm", type=int, default=0, help="seed of the comparison RMs")
+    ap.add_argument("--skip-accuracy", action="store_true",
+                    help="skip the four comparison RMs (held-out accuracy of raw / kept / kept+flipped / clean)")
     ap.add_argument("--max-length", type=int, default=128, help="RM tokens per side")
     ap.add_argument("--data", type=Path, default=REPO / "data", help="the repo's sample data")
     ap.add_argument("--ultrafeedback", type=Path, default=uf if uf.exists() else None,

@@ -49,7 +49,10 @@ class DemoConfig:
         },
     )
     llm_attributes: int = field(default=4, metadata={"help": "pairs annotated with attributes per round (LLM cost)"})
-    llm_gate_gold: int = field(default=30, metadata={"help": "gold pairs each judge is measured on (both orders)"})
+    llm_gate_gold: int = field(default=12, metadata={"help": "gold pairs each judge is measured on (both orders)"})
+    llm_demos: int = field(
+        default=1, metadata={"help": "gold demonstrations per judge prompt (the method's 8 cost SmolLM2 minutes)"}
+    )
 
 
 def _say(out: TextIO, text: str) -> None:
@@ -130,6 +133,7 @@ def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO, llm_url: str | None = N
             judge_base_url=llm_url,
             judge_samples=1,
             judge_gold=cfg.llm_gate_gold,
+            judge_max_demos=cfg.llm_demos,
             attributes_limit=cfg.llm_attributes,
         )
         outcome = run_configured_round(lake, rc, log=lambda m: _say(out, "  " + m))
@@ -169,10 +173,48 @@ def show_decisions(lake: Lake, round: int, out: TextIO) -> None:
     _say(out, f"\n== what round {round} decided ==")
     _say(out, "  kept by provenance   : " + ", ".join(f"{r['label_provenance']} {r['n']}" for r in kept))
     _say(out, "  flipped by provenance: " + (", ".join(f"{r['label_provenance']} {r['n']}" for r in flipped) or "none"))
-    if by_rm == 0:
-        _say(out, "  0 pairs were flipped on reward-model grounds: no reward model of this round cleared the trust"
-                  " rule on gold it never saw, so their votes were kept as evidence only and the unverified pairs"
-                  " kept their original labels (provenance 'original').")  # fmt: skip
+    _say(out, f"  {by_rm} pairs flipped on reward-model grounds. " + _why_rms(lake, round))
+
+
+def _why_rms(lake: Lake, round: int) -> str:
+    """Why the round's reward models could (not) decide, in words."""
+    from lake.rules import TrustRule
+    from pipelines.trust.roles import trust_rows, with_trust
+
+    rms = {r["role"]: r for r in with_trust(trust_rows(lake, round), TrustRule.default()) if r["source_kind"] == "rm"}
+    said = []
+    for role in ("gold", "best", "silver"):
+        r = rms.get(role)
+        if r:
+            ci = f"{r['accuracy']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] on {r['n']} gold pairs"
+            said.append(f"the {role} RM {'was' if r['is_trusted'] else 'was NOT'} trusted ({ci})")
+    if not said:
+        return "No reward model was measured this round."
+    text = "; ".join(said) + "."
+    text = text[0].upper() + text[1:]
+    if not all(r["is_trusted"] for role, r in rms.items() if role in ("gold", "best")):
+        text += (" A pair is only verified or flipped when the gold RM and a second trusted source (the best RM"
+                 " or trusted judges) agree; without both, untrusted votes stay evidence only and every unverified"
+                 " pair keeps its original label (provenance 'original').")  # fmt: skip
+    return text + _unmeasured_sources(lake)
+
+
+def _unmeasured_sources(lake: Lake) -> str:
+    """Data sources with no gold pair: every trust figure was measured on other data."""
+    from lake.labels import gold_verdicts
+    from lake.sql import query
+
+    gold = set(gold_verdicts(lake))
+    rows = query(lake, "select pair_id, split_part(source, ':', 1) as src from pairs").to_pylist()
+    by: dict[str, list[int]] = {}
+    for r in rows:
+        by.setdefault(r["src"], [0, 0])[r["pair_id"] in gold] += 1
+    blind = {src: n[0] for src, n in by.items() if n[1] == 0}
+    if not blind:
+        return ""
+    named = ", ".join(f"{src} ({n} pairs)" for src, n in sorted(blind.items()))
+    return (f" Note: gold holds no pair of {named}; every trust figure above was measured on the other"
+            " sources' gold, so it says nothing certain about these pairs.")
 
 
 def show_sql(lake: Lake, out: TextIO) -> None:

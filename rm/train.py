@@ -240,7 +240,6 @@ def train(
     lake = lake if lake is not None else Lake()
     at = config.tag if config.tag is not None else config.version
     snap = open_snapshot(lake, config.table, at)
-    train_pairs = list(read_snapshot_pairs(snap, None, config.where))
     if val_pair_ids is not None:
         wanted = set(val_pair_ids)
         val = [e for e in read_gold_pairs(lake, config.gold_table, config.gold_at, "table") if e.pair_id in wanted]
@@ -249,10 +248,13 @@ def train(
         if select_ids is not None:  # checkpoints are selected on this part of gold only; the rest measures trust
             keep = set(select_ids)
             val = [e for e in val if e.pair_id in keep]
-    held = {e.pair_id for e in val} | set(gold_verdicts(lake))
-    train_pairs = [e for e in train_pairs if e.pair_id not in held]  # all gold is validation or trust, never training
-    if config.limit is not None:
-        train_pairs = train_pairs[: config.limit]
+    held = {e.pair_id for e in val} | set(gold_verdicts(lake))  # all gold is validation or trust, never training
+    train_pairs = []
+    for e in read_snapshot_pairs(snap, None, config.where):  # streamed: stop at the limit
+        if e.pair_id not in held:
+            train_pairs.append(e)
+            if config.limit is not None and len(train_pairs) >= config.limit:
+                break
     if config.gold_limit is not None and len(val) > config.gold_limit:
         # each evaluation scores every validation pair: a seeded sample keeps CPU rounds affordable
         val = random.Random(config.seed).sample(sorted(val, key=lambda e: e.pair_id), config.gold_limit)

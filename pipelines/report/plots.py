@@ -88,6 +88,7 @@ def accuracy_by_round(rows: Sequence[dict[str, Any]]) -> str:
         ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=role)
     ax.axhline(0.5, color=RAW, linestyle=":", linewidth=1)
     ax.set_ylim(0, 1)
+    ax.set_xticks(sorted({r["round"] for r in rows}))
     ax.set_xlabel("round")
     ax.set_ylabel("accuracy on gold it never saw (95% CI)")
     ax.set_title("RM gold accuracy per round (out of sample)")

@@ -58,6 +58,9 @@ class RoundConfig:
     )
     judge_samples: int = field(default=3, metadata=_h("votes per judge model per pair (self-consistency)"))
     judge_gold: int = field(default=200, metadata=_h("measure each judge on at most N gold pairs (both orders)"))
+    judge_max_demos: int = field(
+        default=8, metadata=_h("gold demonstrations per judge prompt, in the gate and in votes alike (at most 8)")
+    )
     judge_limit: int | None = field(default=None, metadata=_h("judge at most N queued pairs per round"))
     attributes_limit: int | None = field(
         default=None, metadata=_h("annotate at most N pairs with preference attributes per round (LLM cost)")

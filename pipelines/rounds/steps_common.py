@@ -97,7 +97,10 @@ class Judge(Step):
 
         cfg = ctx.config
         judge_cfg = JudgeConfig(
-            round=ctx.round, samples=getattr(cfg, "judge_samples", 3), limit=getattr(cfg, "judge_limit", None)
+            round=ctx.round,
+            samples=getattr(cfg, "judge_samples", 3),
+            limit=getattr(cfg, "judge_limit", None),
+            max_demos=getattr(cfg, "judge_max_demos", 8),
         )
         report = judge_queue(ctx.lake, [backend], judge_cfg, GateConfig(max_gold=getattr(cfg, "judge_gold", 200)))
         counts = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

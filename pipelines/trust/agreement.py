@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -102,7 +103,9 @@ def fleiss(items: Sequence[Item]) -> float | None:
     codes = _codes(items)
     rows = [[codes[c] for c in it.values()] for it in items if len(it) == m]
     table, _ = aggregate_raters(np.asarray(rows), n_cat=len(codes))
-    value = float(fleiss_kappa(table, method="fleiss"))
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # one category only: kappa is undefined, reported as None
+        value = float(fleiss_kappa(table, method="fleiss"))
     return None if np.isnan(value) else value
 
 

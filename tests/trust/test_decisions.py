@@ -22,6 +22,7 @@ from lake.schemas import RM_SCORES
 from pipelines import dbt_runner
 from pipelines.labelapp import append_labels, label_row
 from pipelines.trust import measure, measure_round
+from pipelines.trust.roles import round_rm
 
 pytestmark = pytest.mark.slow
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -53,9 +54,12 @@ def _build(root, strong: bool) -> dict[str, dict]:
     try:
         rel = con.sql("select * from curated_pairs")
         decided = {r[rel.columns.index("pair_id")]: dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()}
+        sql_roles = dict(con.sql("select rm_role, run_id from int_rm_runs_selected").fetchall())
     finally:
         con.close()
-    return {"rows": decided, "wrong": wrong, "pool": {p["pair_id"] for p in pool}, "report": report}
+    py_roles = {role: round_rm(lake, 1, (role,)) for role in ("gold", "best")}
+    return {"rows": decided, "wrong": wrong, "pool": {p["pair_id"] for p in pool}, "report": report,
+            "roles": (sql_roles, py_roles)}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +70,11 @@ def chance(tmp_path_factory):
 @pytest.fixture(scope="module")
 def strong(tmp_path_factory):
     return _build(tmp_path_factory.mktemp("strong") / "lakehouse", strong=True)
+
+
+def test_python_and_dbt_agree_on_which_run_plays_which_role(chance):
+    sql_roles, py_roles = chance["roles"]
+    assert sql_roles == py_roles == {"gold": "rm-gold", "best": "rm-best"}
 
 
 def test_chance_level_rms_decide_nothing(chance):
