@@ -41,6 +41,18 @@ def duckdb_config(threads: int = 2) -> dict[str, Any]:
     return {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "threads": threads}
 
 
+def read_only_config(threads: int = 2) -> dict[str, Any]:
+    """Settings of every analyst connection: no file, directory or network access beyond what the lake
+    registers (so no COPY ... TO, ATTACH, read_csv or read_text), and locked so a query cannot undo them."""
+    return {**duckdb_config(threads), "enable_external_access": False, "lock_configuration": True}
+
+
+READ_ONLY_HINT = (
+    "analyst SQL is read-only: it cannot write, attach or read files. To save a result, use "
+    "`prefhouse sql QUERY --out FILE` (.parquet, .csv or .jsonl, outside the lake)"
+)
+
+
 def time_travel_refs(query: str) -> list[tuple[str, str]]:
     """The ``(table, version-or-tag)`` pairs a query names as ``"table@ref"``."""
     return sorted(set(TIME_TRAVEL.findall(query)))
@@ -50,7 +62,7 @@ def connect(lake: Lake, query: str = "", threads: int = 2) -> Any:
     """A DuckDB connection with the lake's tables (and the query's ``"t@ref"``) registered."""
     import duckdb
 
-    con = duckdb.connect(":memory:", config=duckdb_config(threads))
+    con = duckdb.connect(":memory:", config=read_only_config(threads))
     committed = set(lake.tables())
     for table in committed:
         con.register(table, lake.dataset(table))
@@ -73,10 +85,43 @@ def query(lake: Lake, sql: str, threads: int = 2) -> pa.Table:
         return con.execute(sql).fetch_arrow_table()
     except duckdb.CatalogException as exc:
         raise LakeError(f'{exc}\n(hint: tables are {", ".join(lake.tables())}; old versions: "pairs@TAG")') from exc
+    except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
+        if "disabled by config" in str(exc) or "configuration has been locked" in str(exc):
+            raise LakeError(f"{READ_ONLY_HINT} ({exc})") from exc
+        raise LakeError(f"SQL error: {exc}") from exc
     except duckdb.Error as exc:
         raise LakeError(f"SQL error: {exc}") from exc
     finally:
         con.close()
+
+
+def write_result(lake: Lake, table: pa.Table, path: str | Path) -> Path:
+    """Save a query result where the user names, by suffix (.parquet, .csv, .jsonl); never inside the lake."""
+    out = Path(path).expanduser().resolve()
+    root = lake.root.resolve()
+    if out == root or root in out.parents:
+        raise LakeError(f"--out {out} lies inside the lake at {root}: results are written outside it")
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".jsonl"):
+        raise LakeError(f"--out {out}: give a file ending in .parquet, .csv or .jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.{os.getpid()}")
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, tmp)
+    elif suffix == ".csv":
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(table, tmp)
+    else:
+        import json
+
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for row in table.to_pylist():
+                fh.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
+    os.replace(tmp, out)
+    return out
 
 
 def refresh_duckdb_file(lake: Lake, path: str | Path | None = None) -> Path:

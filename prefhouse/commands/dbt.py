@@ -101,11 +101,18 @@ def run_sql(args: argparse.Namespace) -> int:
     path = dbt_runner.duckdb_path(open_lake(args, create=False))
     if not path.exists():
         raise FileNotFoundError(f"no marts at {path}: run `prefhouse dbt build --round N` first")
-    con = duckdb.connect(str(path), read_only=True, config={"autoinstall_known_extensions": False})
+    from lake import LakeError
+    from lake.sql import READ_ONLY_HINT, read_only_config
+
+    con = duckdb.connect(str(path), read_only=True, config=read_only_config())
     try:
         result = con.sql(args.query)
         rows = result.fetchall() if result is not None else []
         columns = result.columns if result is not None else []
+    except duckdb.PermissionException as exc:
+        raise LakeError(f"{READ_ONLY_HINT} ({exc})") from exc
+    except duckdb.Error as exc:  # one clean line, as `prefhouse sql` gives
+        raise LakeError(f"SQL error: {exc}") from exc
     finally:
         con.close()
     print_table([dict(zip(columns, r, strict=True)) for r in rows], columns)

@@ -23,6 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("query", help='SQL, e.g. "select source, count(*) from pairs group by 1"')
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="save the result to this file instead (.parquet, .csv or .jsonl; never inside the lake): "
+        "the only way SQL writes anything, since queries cannot write, attach or read files",
+    )
     p.set_defaults(func=run_sql)
 
     p = sub.add_parser("tables", help="list the lake's tables: version, rows, tags")
@@ -84,10 +90,14 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def run_sql(args: argparse.Namespace) -> int:
-    from lake.sql import query
+    from lake.sql import query, write_result
 
-    result = query(open_lake(args, create=False), args.query)
-    if args.format == "csv":
+    lake = open_lake(args, create=False)
+    result = query(lake, args.query)
+    if args.out:
+        table = _stringify_nested(result) if str(args.out).lower().endswith(".csv") else result
+        print(f"{result.num_rows} rows -> {write_result(lake, table, args.out)}")
+    elif args.format == "csv":
         import pyarrow.csv as pacsv
 
         sys.stdout.flush()

@@ -79,3 +79,40 @@ def test_cli_sql_formats_tables_history_tag(lake, capsys):
     assert "no version or tag" in capsys.readouterr().err
     assert main(["--lake", root, "db", "refresh"]) == 0
     assert (lake.root / "lake.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "copy (select 'oops' as x) to '{root}/_lake.json' (format csv, header false)",
+        "copy (select 1 as x) to '{root}/pairs.lance/data/oops.parquet'",
+        "attach '{root}/lake.duckdb' as a; drop table a.pairs",
+        "select * from read_csv('/etc/passwd')",
+        "select * from read_text('/etc/hostname')",
+        "set enable_external_access = true",
+    ],
+)
+def test_analyst_sql_cannot_write_attach_or_read_files(lake, sql):
+    """Issue 16, finding 1: each of these once succeeded and could break the lake."""
+    _two_versions(lake)
+    refresh_duckdb_file(lake)
+    before = {p.name: p.stat().st_mtime_ns for p in lake.root.iterdir()}
+    with pytest.raises(LakeError, match="read-only"):
+        query(lake, sql.format(root=lake.root))
+    assert {p.name: p.stat().st_mtime_ns for p in lake.root.iterdir()} == before
+    assert query(lake, "select count(*) n from pairs").to_pylist() == [{"n": 2}]  # the lake still reads
+    con = duckdb.connect(str(lake.root / "lake.duckdb"), read_only=True)
+    assert con.sql("select count(*) from pairs").fetchone() == (2,)  # the analyst file kept its tables
+    con.close()
+
+
+def test_sql_out_writes_only_where_asked_and_never_inside_the_lake(lake, tmp_path, capsys):
+    _two_versions(lake)
+    out = tmp_path / "res" / "sources.parquet"
+    assert main(["--lake", str(lake.root), "sql", "select source from pairs order by 1", "--out", str(out)]) == 0
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out).to_pylist() == [{"source": "s1"}, {"source": "s2"}]
+    assert main(["--lake", str(lake.root), "sql", "select 1 as x", "--out", str(lake.root / "x.csv")]) == 2
+    assert "inside the lake" in capsys.readouterr().err
+    assert not (lake.root / "x.csv").exists()
