@@ -302,13 +302,39 @@ class Lake:
             return {}
         return dict(lance.dataset(str(self.path(table))).tags.list())
 
+    def committed_versions(self, table: str) -> set[int]:
+        """Versions of ``table`` that a lake commit produced (plus the pinned one): never a rolled-back write."""
+        pinned = self.pinned_version(table)
+        out = {pinned} if pinned is not None else set()
+        log = self.root / COMMIT_LOG
+        if not log.exists():  # a lake from before the commit log: every version up to the pinned one
+            known = {v["version"] for v in lance.dataset(str(self.path(table))).versions()} if pinned else set()
+            return out | {v for v in known if pinned is not None and v <= pinned}
+        with open(log) as fh:
+            for line in fh:
+                version = json.loads(line).get("tables", {}).get(table) if line.strip() else None
+                if version is not None:
+                    out.add(int(version))
+        return out
+
     def tag(self, table: str, name: str, version: int | None = None) -> int:
-        """Point tag ``name`` of ``table`` at ``version`` (default: committed). Moves an existing tag."""
+        """Point tag ``name`` of ``table`` at ``version`` (default: committed). Moves an existing tag.
+
+        Only a committed version can be tagged: a version that a crashed or failed writer left
+        behind (rolled back since) holds rows the lake never committed.
+        """
         target = version if version is not None else self.version(table)
         ds = lance.dataset(str(self.path(table)))
         known = {v["version"] for v in ds.versions()}
         if target not in known:
             raise LakeError(f"table {table!r} has no version {target}; see `prefhouse history {table}`")
+        committed = self.committed_versions(table)
+        if target not in committed:
+            raise LakeError(
+                f"version {target} of {table!r} was never committed (a write that was rolled back): only committed "
+                f"versions can be tagged ({', '.join(map(str, sorted(committed)[-5:]))} are the latest); "
+                f"see `prefhouse history {table}`"
+            )
         with self._locked():
             if name in ds.tags.list():
                 ds.tags.update(name, target)

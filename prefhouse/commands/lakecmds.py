@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=run_sql)
 
-    p = sub.add_parser("tables", help="list the lake's tables: version, rows, tags")
+    p = sub.add_parser("tables", help="list the lake's tables: committed version, rows, the tags of that version")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_tables)
 
@@ -127,7 +127,7 @@ def run_tables(args: argparse.Namespace) -> int:
     rows = []
     for table in lake.tables():
         ds = lake.dataset(table)
-        tags = sorted(lake.tags(table))
+        tags = sorted(n for n, info in lake.tags(table).items() if int(info["version"]) == ds.version)
         rows.append({"table": table, "version": ds.version, "rows": ds.count_rows(), "tags": ", ".join(tags)})
     if args.json:
         print(json.dumps(rows, indent=1))

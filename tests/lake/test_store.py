@@ -98,3 +98,27 @@ def test_unknown_version_or_table_says_what_to_do(lake: Lake) -> None:
         lake.dataset("pairs", "round-9")
     with pytest.raises(LakeError, match="no table 'nope'"):
         lake.dataset("nope")
+
+
+def test_a_rolled_back_version_cannot_be_tagged_and_tables_lists_the_listed_versions_tags(lake: Lake, capsys) -> None:
+    """Issue 16, finding 8: the version a failed write left behind once took a tag and served its rows."""
+    import json
+
+    from prefhouse.cli import main
+
+    lake.append("pairs", _pairs(3))
+    lake.tag("pairs", "round-1")
+    with pytest.raises(RuntimeError, match="boom"), lake.transaction("dies") as txn:
+        txn.append("pairs", _pairs(2, start=10))
+        raise RuntimeError("boom")
+    ghost = max(h["version"] for h in lake.history("pairs") if h["rows"] == 5)  # the never-committed write
+    with pytest.raises(LakeError, match="never committed"):
+        lake.tag("pairs", "ghost", version=ghost)
+    assert "ghost" not in lake.tags("pairs")
+    lake.append("pairs", _pairs(1, start=20))  # round-1 now names an older version than the listed one
+    assert main(["--lake", str(lake.root), "tables", "--json"]) == 0
+    listed = {r["table"]: r for r in json.loads(capsys.readouterr().out)}
+    assert listed["pairs"]["rows"] == 4 and listed["pairs"]["tags"] == ""
+    lake.tag("pairs", "round-2")
+    assert main(["--lake", str(lake.root), "tables", "--json"]) == 0
+    assert {r["table"]: r for r in json.loads(capsys.readouterr().out)}["pairs"]["tags"] == "round-2"
