@@ -91,7 +91,7 @@ def _run_rounds(cfg, lake, workdir: Path, seed: int) -> int:
         t = time.perf_counter()
         rc = RoundConfig(round=rnd, stage=stage, rm_max_steps=cfg.rm_steps, rm_limit=cfg.n,
                          rm_max_length=cfg.max_length, runs_dir=workdir / "runs", seed=seed,
-                         rm_lr=cfg.rm_lr, rm_backbone=cfg.rm_backbone)  # fmt: skip
+                         rm_lr=cfg.rm_lr, rm_backbone=cfg.rm_backbone, gold_rm_folds=cfg.gold_rm_folds)  # fmt: skip
         outcome = run_configured_round(lake, rc, log=lambda m: print("   ", m, flush=True))
         if outcome.status != "done":
             raise RuntimeError(f"round {rnd} {outcome.status}: {outcome.message}")
@@ -242,10 +242,10 @@ def _pools(cfg):
 
     jobs = []
     if "controlled" in cfg.parts:
-        jobs += [
+        jobs += [  # seed-major: a run cut short still has every share
             (lambda s=s, d=d: ns.controlled(cfg.n, cfg.n_test, s, d, cfg.data), d)
-            for s in cfg.shares
             for d in cfg.seeds
+            for s in cfg.shares
         ]
     if "ultrafeedback" in cfg.parts:
         if cfg.ultrafeedback is None or not cfg.ultrafeedback.exists():
@@ -280,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
         help="local Hugging Face model folder for every RM (default: MiniLM; a GPU is used when present)",
     )
     ap.add_argument("--seed-rm", type=int, default=0, help="seed of the comparison RMs")
+    ap.add_argument("--gold-rm-folds", type=int, default=3, help="folds of the gold RM's cross-fitting")
     ap.add_argument("--skip-accuracy", action="store_true",
                     help="skip the four comparison RMs (held-out accuracy of raw / kept / kept+flipped / clean)")
     ap.add_argument("--max-length", type=int, default=128, help="RM tokens per side")

@@ -34,7 +34,7 @@ from pipelines.trust.stats import bootstrap
 
 ORIGINAL = {0: "tie", 1: "first", 2: "second"}
 IDENTITY = {"chosen": "chosen", "rejected": "rejected", "discard": "tie"}
-MIN_CATEGORY_PAIRS = 30  # categories with fewer labelled pairs get point values, no interval
+MIN_CATEGORY_PAIRS = 10  # categories with fewer multiply-labelled pairs get point values, no interval
 
 Item = dict[str, str]  # annotator -> code, for one pair
 
@@ -157,9 +157,8 @@ def agreement_rows(lake: Lake, round: int, resamples: int = 500, top: int | None
         n_multi = sum(len(it) >= 2 for it in its)
         if n_multi < 2:
             continue
-        for m in metrics(its, resamples // 5 if n_multi >= MIN_CATEGORY_PAIRS else 0):
-            if m["metric"] != "cohen_kappa":
-                rows.append({"scope": cat, **m})
+        for m in metrics(its, resamples // 10 if n_multi >= MIN_CATEGORY_PAIRS else 0):
+            rows.append({"scope": cat, **m})
     return [{"round": round, "computed_at": now, **r} for r in rows]
 
 

@@ -73,5 +73,5 @@ def test_per_category_values_equal_the_libraries(pandalm):
     sub = votes[[c == biggest for c in categories]]
     got = _by(rows, biggest)
     for key, value in _reference(sub).items():
-        if key[0] != "cohen_kappa":  # per category: the pooled metrics only
-            assert got[key]["value"] == pytest.approx(value, abs=1e-6), (biggest, key)
+        assert got[key]["value"] == pytest.approx(value, abs=1e-6), (biggest, key)
+        assert got[key]["ci_low"] is not None and got[key]["ci_high"] is not None
