@@ -223,15 +223,21 @@ HEADS = ["drop/flip precision", "drop/flip recall", "flip precision", "flip reca
 
 
 def markdown(results: list[dict]) -> str:
-    """One row per pool: mean ± sd over the seeds (n/a where a ratio had no denominator), and the chance check."""
-    head = "| pool | seeds | " + " | ".join(HEADS) + " | trusted RMs (gold, best) per seed | chance check |"
-    lines = [head, "|" + " --- |" * (len(COLS) + 4)]
+    """One row per pool: mean ± sd over the seeds (n/a where a ratio had no denominator), and the chance check.
+
+    Columns no run measured (the accuracies under --skip-accuracy) are left out."""
+    pairs = [(c, h) for c, h in zip(COLS, HEADS, strict=True)
+             if not c.startswith("acc_") or any(r.get(c) == r.get(c) for r in results)]  # fmt: skip
+    cols = [c for c, _ in pairs]
+    head = "| pool | seeds | " + " | ".join(h for _, h in pairs)
+    head += " | trusted RMs (gold, best) per seed | chance check |"
+    lines = [head, "|" + " --- |" * (len(cols) + 4)]
     for name in dict.fromkeys(r["pool"] for r in results):
         rs = [r for r in results if r["pool"] == name]
         trusted = " ".join(f"({'y' if r['gold_rm_trusted'] else 'n'},{'y' if r['best_rm_trusted'] else 'n'})"
                            for r in rs)  # fmt: skip
         checks = "ok" if all(r["chance_check"] == "ok" for r in rs) else "FAIL"
-        lines.append(f"| {name} | {len(rs)} | " + " | ".join(_spread([r[c] for r in rs]) for c in COLS)
+        lines.append(f"| {name} | {len(rs)} | " + " | ".join(_spread([r[c] for r in rs]) for c in cols)
                      + f" | {trusted} | {checks} |")  # fmt: skip
     return "\n".join(lines)
 
