@@ -91,7 +91,8 @@ def _run_rounds(cfg, lake, workdir: Path, seed: int) -> int:
         t = time.perf_counter()
         rc = RoundConfig(round=rnd, stage=stage, rm_max_steps=cfg.rm_steps, rm_limit=cfg.n,
                          rm_max_length=cfg.max_length, runs_dir=workdir / "runs", seed=seed,
-                         rm_lr=cfg.rm_lr, rm_backbone=cfg.rm_backbone, gold_rm_folds=cfg.gold_rm_folds)  # fmt: skip
+                         rm_lr=cfg.rm_lr, rm_backbone=cfg.rm_backbone, gold_rm_folds=cfg.gold_rm_folds,
+                         kept_tolerance=cfg.kept_tolerance)  # fmt: skip
         outcome = run_configured_round(lake, rc, log=lambda m: print("   ", m, flush=True))
         if outcome.status != "done":
             raise RuntimeError(f"round {rnd} {outcome.status}: {outcome.message}")
@@ -287,6 +288,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--seed-rm", type=int, default=0, help="seed of the comparison RMs")
     ap.add_argument("--gold-rm-folds", type=int, default=3, help="folds of the gold RM's cross-fitting")
+    ap.add_argument("--kept-tolerance", type=float, default=0.5,
+                    help="the gate's bound on the kept fraction's change: a pool with 40%% injected noise rightly "
+                    "keeps far less in Stage 2 than the pre-filters alone would (the product default is 0.25)")
     ap.add_argument("--skip-accuracy", action="store_true",
                     help="skip the four comparison RMs (held-out accuracy of raw / kept / kept+flipped / clean)")
     ap.add_argument("--max-length", type=int, default=128, help="RM tokens per side")
