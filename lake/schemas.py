@@ -74,6 +74,10 @@ QUARANTINE_REASONS = (
     "unknown_label",  # the label value is not one the format defines
     "unsplittable_dialogue",  # an hh-rlhf style dialogue with no shared prefix ending in an assistant marker
     "bad_conversation",  # roles/turns that cannot form (conversation, final assistant turn)
+    # whole-file faults: one row per faulty file, at the row where reading stopped (docs/ingest.md)
+    "truncated",  # the file ends early (a gzip stream without its end marker, a JSON document cut short)
+    "corrupt_file",  # not a gzip / Parquet file, bad compressed data or CRC, binary (NUL bytes) or non-UTF-8 text
+    "empty_file",  # the file holds no rows (0 bytes, only whitespace, a CSV header alone, [])
 )
 
 INGEST_BATCHES = pa.schema(

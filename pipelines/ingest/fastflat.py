@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from lake.ids import normalize_text
 from pipelines.ingest import sources
 from pipelines.ingest.flat import DETAIL_KEYS, flat_item
-from pipelines.ingest.model import RawPair, Rejected
+from pipelines.ingest.model import FileFault, RawPair, Rejected
 from pipelines.ingest.nfcscan import nfc_suspects
 
 TEXT_COLUMNS = ("prompt", "chosen", "rejected")
@@ -253,9 +253,11 @@ def _row_path(table: pa.Table, rows: np.ndarray, label_origin: str | None) -> li
 
 
 def _block_items(
-    block: bytes | memoryview, start: int, label_origin: str | None
+    block: bytes | memoryview | Rejected, start: int, label_origin: str | None
 ) -> list[FlatBlock | RawPair | Rejected]:
     """Everything one block of lines yields (run in a worker process when there is a pool)."""
+    if isinstance(block, Rejected):  # the file's fault, after its last whole line
+        return [block]
     table = sources.parse_block_table(block)
     fast = None if table is None else flat_block(table, start, label_origin)
     if fast is not None:
@@ -265,12 +267,15 @@ def _block_items(
     return [flat_item(start + i, row, label_origin) for i, row in enumerate(sources.table_rows(table))]
 
 
-def _numbered_blocks(path: Path, block_bytes: int, mapped: bool = False) -> Iterator[tuple[bytes | memoryview, int]]:
+def _numbered_blocks(
+    path: Path, block_bytes: int, mapped: bool = False
+) -> Iterator[tuple[bytes | memoryview | Rejected, int]]:
     """Blocks of whole lines and the row index of each one's first line.
 
     ``mapped``: views of a memory map instead of copies read from the file (an uncompressed
     file, blocks handled in this process); reading and counting then hold the GIL for
-    almost nothing, where copying 1 GB of blocks held it about 0.9 s.
+    almost nothing, where copying 1 GB of blocks held it about 0.9 s. A ``.gz`` that ends at a
+    fault ends with its fault row (:class:`Rejected`) in place of a block, as the row path does.
     """
     start = 0
     if mapped and not path.name.endswith(".gz"):
@@ -278,10 +283,13 @@ def _numbered_blocks(path: Path, block_bytes: int, mapped: bool = False) -> Iter
             yield view, start
             start += sources.count_newlines(view)
         return
-    with sources.open_binary(path) as fh:
-        for block in sources.line_blocks(fh, block_bytes):
-            yield block, start
-            start += block.count(b"\n")
+    try:
+        with sources.open_binary(path) as fh:
+            for block in sources.line_blocks(fh, block_bytes):
+                yield block, start
+                start += block.count(b"\n")
+    except FileFault as fault:
+        yield fault.rejected(start, line=start + 1), start
 
 
 # Block threads in one process. pyarrow, numpy and polars run without the GIL but each block

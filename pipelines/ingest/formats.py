@@ -3,7 +3,8 @@
 Detection looks at the extension and the keys of the first row (the first item of a
 JSON array; the first value list of an object keyed by category for EvalBiasBench).
 It never guesses between two formats silently: an unknown layout raises with the
-list of formats and the ``--map`` hint.
+list of formats and the ``--map`` hint. A file that cannot be read that far, or has no
+rows, raises :class:`FileFault` (a ValueError; :func:`ingest_paths` records it for that file).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pipelines.ingest.arena import read_arena, read_pku
 from pipelines.ingest.flat import read_flat, read_generic, read_trl
 from pipelines.ingest.hh import ASSISTANT, read_hh
 from pipelines.ingest.judges import read_autoj, read_evalbiasbench, read_judgebench, read_llmbar, read_pandalm
-from pipelines.ingest.model import RawPair, Rejected
+from pipelines.ingest.model import FileFault, RawPair, Rejected
 from pipelines.ingest.sources import first_row, suffix
 
 Reader = Callable[..., Iterator[RawPair | Rejected]]
@@ -80,8 +81,15 @@ def detect_format(path: str | Path) -> str:
         raise ValueError(f"{path}: cannot detect the format of a {ext or 'extension-less'} file; pass --format")
     try:
         row = first_row(path)
+    except FileFault as fault:
+        fault.args = (f"{path}: {fault.what}",)
+        raise
     except ValueError as exc:
         raise ValueError(f"{path}: the first row does not parse ({exc}); pass --format to quarantine bad rows") from exc
+    if row is None:
+        fault = FileFault("empty_file", "the file holds no rows", row=0)
+        fault.args = (f"{path}: {fault.what}",)
+        raise fault
     found = detect_keys(row)
     if found is None:
         keys = sorted(row) if isinstance(row, dict) else type(row).__name__

@@ -36,16 +36,50 @@ class RawPair:
 
 @dataclass(slots=True)
 class Rejected:
-    """A source row that could not become a pair, and why."""
+    """A source row that could not become a pair, and why.
+
+    A whole-file fault (``reason`` in :data:`FILE_FAULTS`) is one of these too, at the row where
+    reading stopped, with ``offset`` the byte (of the decompressed data) where it did.
+    """
 
     source_row: int
     reason: str
     detail: str
     raw: str
+    offset: int | None = None
 
     def __post_init__(self) -> None:
         if self.reason not in QUARANTINE_REASONS:
             raise ValueError(f"unknown quarantine reason {self.reason!r}; add it to lake.schemas.QUARANTINE_REASONS")
+
+
+FILE_FAULTS = ("truncated", "corrupt_file", "empty_file")
+
+
+class FileFault(ValueError):
+    """A fault of a whole file (truncated, corrupt, empty): reading it stops there.
+
+    The sources raise it where the row it stopped at may not be known yet (``row`` None), and
+    turn it into the file's fault row with :meth:`rejected` once it is. ``offset``: the byte of
+    the (decompressed) data where reading stopped; ``raw``: the incomplete row, if any.
+    """
+
+    def __init__(
+        self, reason: str, what: str, offset: int | None = None, raw: Any = b"",
+        row: int | None = None, line: int | None = None,
+    ) -> None:  # fmt: skip
+        if reason not in FILE_FAULTS:
+            raise ValueError(f"not a file fault: {reason!r}")
+        super().__init__(what)
+        self.reason, self.what, self.offset, self.raw, self.row, self.line = reason, what, offset, raw, row, line
+
+    def rejected(self, row: int | None = None, line: int | None = None) -> Rejected:
+        """The fault row, at ``row`` (default: the row it was raised with, else 0); ``line``: its line."""
+        row = (self.row or 0) if row is None else row
+        line = self.line if line is None else line
+        where = f"row {row}" + ("" if line is None else f" (line {line})")
+        where += "" if self.offset is None else f", byte {self.offset}"
+        return Rejected(row, self.reason, f"{self.what} [at {where}]", raw_text(self.raw), self.offset)
 
 
 def raw_text(row: Any) -> str:

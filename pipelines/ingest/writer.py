@@ -10,6 +10,12 @@ A crash or kill anywhere leaves the lake at its previous committed version.
 
 Re-running on the same file adds nothing: a known pair is a duplicate, a known
 (pair, file, row) sighting and a known (file, row, reason) quarantine entry are skipped.
+
+A file that is truncated, corrupt or empty does not stop the run: its rows read before the
+fault are kept, the fault is one quarantine row of that file (reason ``truncated`` /
+``corrupt_file`` / ``empty_file``, at the row where reading stopped, the byte in its detail)
+and an entry of :attr:`IngestReport.faults`; the other files are read as usual. Any other
+error still rolls the whole transaction back.
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ from pipelines.ingest.fastflat import iter_flat as read_flat_fast
 from pipelines.ingest.formats import detect_format, read_file
 from pipelines.ingest.hashing import conversation_key, ids_for
 from pipelines.ingest.known import KnownIds
-from pipelines.ingest.model import RawPair, Rejected
-from pipelines.ingest.sources import BLOCK_BYTES, suffix
+from pipelines.ingest.model import FILE_FAULTS, FileFault, RawPair, Rejected
+from pipelines.ingest.sources import BLOCK_BYTES, probe, suffix
 
 BATCH_ROWS = 8192
 # processes for the fast path on big files (PREFHOUSE_INGEST_WORKERS=1: all in this process, with
@@ -88,7 +94,11 @@ class _Spool:
 
 @dataclass
 class IngestReport:
-    """What one ingest did. ``n_read == n_accepted + n_duplicate + n_quarantined``, always."""
+    """What one ingest did. ``n_read == n_accepted + n_duplicate + n_quarantined``, always.
+
+    ``faults``: one entry per truncated, corrupt or empty file (``path``, ``reason``, ``row``,
+    ``byte``, ``detail``); its fault row is counted in ``n_read`` and ``n_quarantined``.
+    """
 
     n_read: int = 0
     n_accepted: int = 0
@@ -100,6 +110,7 @@ class IngestReport:
     files: list[dict[str, Any]] = field(default_factory=list)
     n_new_sightings: int = 0
     n_new_quarantine: int = 0
+    faults: list[dict[str, Any]] = field(default_factory=list)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -115,6 +126,9 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     if not out:
         raise ValueError(f"no input files found in {[str(p) for p in paths]}")
     return out
+
+
+UNDETECTED = "undetected"  # the format of a file whose fault came before its format could be read
 
 
 def default_source(path: Path, fmt: str) -> str:
@@ -160,32 +174,63 @@ class _Run:
         self.sightings = _Spool(txn, "pair_sources", PAIR_SOURCES)
         self.quarantine = _Spool(txn, "quarantine", QUARANTINE)
         self.benchmark: list[pa.Table] = []
+        self._entries: dict[str, dict[str, Any]] = {}  # resolved name -> its entry of report.files
 
-    def plan(self) -> Iterator[tuple[Path, str, str, str]]:
-        """(path, resolved name, source, format) of each file, recorded in the report."""
+    def plan(self) -> Iterator[tuple[Path, str, str, str, Rejected | None]]:
+        """(path, resolved name, source, format, fault found before reading) of each file, in the report.
+
+        The fault: the file's fault row when it shows at the start (:func:`probe`) or stops format
+        detection; an unknown layout of a readable file still raises (pass ``--format``).
+        """
         for path in self.files:
-            fmt = detect_format(path) if self.fmt == "auto" and "column_map" not in self.options else self.fmt
-            if self.fmt == "auto" and "column_map" in self.options:
-                fmt = "generic"
+            fmt = "generic" if self.fmt == "auto" and "column_map" in self.options else self.fmt
+            fault = probe(path)
+            if fault is not None and fmt == "auto":
+                fmt = UNDETECTED
+            elif fmt == "auto":
+                try:
+                    fmt = detect_format(path)
+                except FileFault as exc:
+                    fmt, fault = UNDETECTED, exc.rejected()
             source = self.source or default_source(path, fmt)
             self.report.files.append({"path": str(path), "format": fmt, "source": source})
-            yield path, str(path.resolve()), source, fmt
+            fname = str(path.resolve())
+            self._entries[fname] = self.report.files[-1]
+            yield path, fname, source, fmt, fault
+
+    def _stream(
+        self, path: Path, fmt: str, fault: Rejected | None, fast: bool
+    ) -> Iterator[RawPair | Rejected | FlatBlock]:
+        """Everything one file yields, its fault row last if it has one (an empty file: ``empty_file``)."""
+        if fault is not None:
+            yield fault
+            return
+        if fast and fmt == "flat" and suffix(path) == ".jsonl" and "column_map" not in self.options:
+            origin = self.options.get("label_origin")
+            big = path.stat().st_size > POOL_MIN_BLOCKS * BLOCK_BYTES
+            stream = read_flat_fast(path, "unknown" if origin is None else origin, workers=WORKERS if big else 1)
+        else:
+            stream = read_file(path, fmt, **self.options)
+        n_rows = 0  # every row yields one item (a block: its rows), so this is the next row index
+        try:
+            for item in stream:
+                n_rows += item.n_rows if isinstance(item, FlatBlock) else 1
+                yield item
+        except FileFault as exc:  # a reader that loads the file whole (EvalBiasBench's load_json)
+            yield exc.rejected(n_rows if exc.row is None else exc.row)
+            return
+        if n_rows == 0:  # the file had bytes, but no rows (a CSV header alone, [], a Parquet of 0 rows)
+            yield FileFault("empty_file", "the file holds no rows").rejected(0)
 
     def items(self) -> Iterator[tuple[Path, str, str, RawPair | Rejected]]:
-        for path, fname, source, fmt in self.plan():
-            for item in read_file(path, fmt, **self.options):
-                yield path, fname, source, item
+        for path, fname, source, fmt, fault in self.plan():
+            for item in self._stream(path, fmt, fault, fast=False):
+                yield path, fname, source, item  # type: ignore[misc]  # fast=False: never a FlatBlock
 
     def pair_items(self) -> Iterator[tuple[str, str, RawPair | Rejected | FlatBlock]]:
         """Like :meth:`items`, but flat JSONL goes through the column-wise fast path."""
-        for path, fname, source, fmt in self.plan():
-            if self.fast and fmt == "flat" and suffix(path) == ".jsonl" and "column_map" not in self.options:
-                origin = self.options.get("label_origin")
-                big = path.stat().st_size > POOL_MIN_BLOCKS * BLOCK_BYTES
-                stream = read_flat_fast(path, "unknown" if origin is None else origin, workers=WORKERS if big else 1)
-            else:
-                stream = read_file(path, fmt, **self.options)
-            for item in stream:
+        for path, fname, source, fmt, fault in self.plan():
+            for item in self._stream(path, fmt, fault, fast=self.fast):
                 yield fname, source, item
 
     def pair_batches(self) -> Iterator[pa.RecordBatch]:
@@ -230,6 +275,12 @@ class _Run:
     def _quarantine(self, quar: Columns, fname: str, source: str, item: Rejected) -> None:
         self.report.n_quarantined += 1
         self.reasons[item.reason] += 1
+        if item.reason in FILE_FAULTS:
+            entry = self._entries[fname]
+            fault = {"path": entry["path"], "reason": item.reason, "row": item.source_row, "byte": item.offset,
+                     "detail": item.detail}  # fmt: skip
+            entry["fault"] = item.reason
+            self.report.faults.append(fault)
         key = (fname, item.source_row, item.reason)
         if key in self.known_quarantine:
             return
@@ -330,7 +381,13 @@ def ingest_paths(
     if as_benchmark and source is None:
         if len(files) > 1:
             raise ValueError("--as-benchmark over several files needs --source NAME (the benchmark's name)")
-        source = default_source(files[0], detect_format(files[0]) if format == "auto" else format)
+        fmt = format
+        if fmt == "auto":
+            try:
+                fmt = UNDETECTED if probe(files[0]) is not None else detect_format(files[0])
+            except FileFault:  # recorded for the file when it is read
+                fmt = UNDETECTED
+        source = default_source(files[0], fmt)
     lake.check_ids()
     started = datetime.now(UTC)
     with lake.transaction(f"ingest {', '.join(str(f) for f in files)[:200]}") as txn:

@@ -35,3 +35,20 @@ def hh(prompt: str, chosen: str, rejected: str) -> dict[str, str]:
         "chosen": f"\n\nHuman: {prompt}\n\nAssistant: {chosen}",
         "rejected": f"\n\nHuman: {prompt}\n\nAssistant: {rejected}",
     }
+
+
+def cut_copy(src: Path, dst: Path, n_bytes: int) -> Path:
+    """The first ``n_bytes`` of ``src`` written to ``dst`` (``head -c N src > dst``)."""
+    with open(src, "rb") as fh:
+        dst.write_bytes(fh.read(n_bytes))
+    return dst
+
+
+def gzip_cut_at_line(path: Path, lines: list[bytes], keep: int) -> Path:
+    """A gzip of ``lines`` cut exactly after the first ``keep`` of them (a full flush there, then nothing)."""
+    import zlib
+
+    z = zlib.compressobj(wbits=31)
+    head = z.compress(b"".join(lines[:keep])) + z.flush(zlib.Z_FULL_FLUSH)
+    path.write_bytes(head)
+    return path

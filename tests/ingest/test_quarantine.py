@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 from lake.schemas import QUARANTINE_REASONS
@@ -32,8 +33,15 @@ def test_every_reason_is_quarantined_with_position_and_raw(lake, tmp_path):
     r1 = ingest_paths(lake, [flat], format="flat")
     r2 = ingest_paths(lake, [labels], format="llmbar")
     r3 = ingest_paths(lake, [dialogue], format="hh-rlhf")
+    packed = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in ROWS if isinstance(r, dict)))
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])  # truncated
+    (tmp_path / "fake.jsonl.gz").write_bytes(b"not gzip\n")  # corrupt_file
+    (tmp_path / "empty.jsonl").write_bytes(b"")  # empty_file
+    r4 = ingest_paths(lake, [tmp_path / n for n in ("cut.jsonl.gz", "fake.jsonl.gz", "empty.jsonl")], format="flat")
     assert (r1.n_read, r1.n_accepted, r1.n_quarantined) == (6, 1, 5)
     assert r2.reasons == {"unknown_label": 1} and r3.reasons == {"unsplittable_dialogue": 1}
+    assert {k: v for k, v in r4.reasons.items() if k in ("truncated", "corrupt_file", "empty_file")} == {
+        "truncated": 1, "corrupt_file": 1, "empty_file": 1}  # fmt: skip
     q = lake.dataset("quarantine").to_table().to_pylist()
     by_reason = {r["reason"]: r for r in q}
     assert set(by_reason) == set(QUARANTINE_REASONS)
