@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import lance
 import pyarrow as pa
 
-from lake.store import Lake
+from lake.store import Lake, empty_dataset
 
 if TYPE_CHECKING:
     import polars as pl
@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """``table`` at one Lance ``version`` (``tag`` names it, when it was opened by tag)."""
+    """``table`` at one Lance ``version`` (``tag`` names it, when it was opened by tag).
+
+    Version 0 is a known table that was never written: it reads as empty.
+    """
 
     lake: Lake
     table: str
@@ -33,6 +36,8 @@ class Snapshot:
 
     @property
     def dataset(self) -> lance.LanceDataset:
+        if self.version == 0:
+            return empty_dataset(self.table)
         return lance.dataset(str(self.lake.path(self.table)), version=self.version)
 
     @property
@@ -82,4 +87,5 @@ def open_snapshot(lake: Lake, table: str, at: int | str | None = None) -> Snapsh
     """Open ``table`` at a version number, a tag (``round-3``), or the committed version."""
     ds = lake.dataset(table, at)
     tag = at if isinstance(at, str) and not at.isdigit() else None
-    return Snapshot(lake=lake, table=table, version=ds.version, tag=tag)
+    never_written = at is None and not lake.exists(table)
+    return Snapshot(lake=lake, table=table, version=0 if never_written else ds.version, tag=tag)

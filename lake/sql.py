@@ -3,11 +3,11 @@
 :func:`connect` returns an in-memory DuckDB connection (extension auto-install and
 auto-load off, so nothing tries the network) on which every committed table is
 registered as its pinned Lance dataset (DuckDB scans it with projection and filter
-pushdown). A quoted identifier ``"pairs@round-3"`` (tag) or ``"pairs@12"`` (version)
+pushdown), all of one lake commit. A quoted identifier ``"pairs@round-3"`` (tag) or ``"pairs@12"`` (version)
 in a query is parsed out and registered too.
 
 :func:`refresh_duckdb_file` materialises the committed version of each table into
-``<lake>/lake.duckdb`` with a ``_lake_versions`` table: a refreshed copy that any
+``<lake>/lake.duckdb`` with a ``_lake_versions`` table (versions, tags, the commit): a refreshed copy that any
 DuckDB client opens, rebuilt by ``prefhouse db refresh``.
 """
 
@@ -32,6 +32,7 @@ VERSIONS = pa.schema(
         ("version", pa.int64()),
         ("rows", pa.int64()),
         ("tags", pa.list_(pa.string())),
+        ("commit", pa.int64()),
         ("refreshed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -63,16 +64,18 @@ def connect(lake: Lake, query: str = "", threads: int = 2) -> Any:
     import duckdb
 
     con = duckdb.connect(":memory:", config=read_only_config(threads))
-    committed = set(lake.tables())
-    for table in committed:
-        con.register(table, lake.dataset(table))
-    for table, schema in TABLES.items():
-        if table not in committed:  # never written: an empty table, without writing to the lake
-            con.register(table, schema.empty_table())
-    for table, ref in time_travel_refs(query):
-        if table not in committed:
-            raise LakeError(f'"{table}@{ref}": no table {table!r} in the lake (tables: {", ".join(sorted(committed))})')
-        con.register(f"{table}@{ref}", lake.dataset(table, ref))
+    with lake.reading_at():  # every table of one query from one lake commit
+        committed = set(lake.tables())
+        for table in committed:
+            con.register(table, lake.dataset(table))
+        for table, schema in TABLES.items():
+            if table not in committed:  # never written: an empty table, without writing to the lake
+                con.register(table, schema.empty_table())
+        for table, ref in time_travel_refs(query):
+            if table not in committed:
+                known = ", ".join(sorted(committed))
+                raise LakeError(f'"{table}@{ref}": no table {table!r} in the lake (tables: {known})')
+            con.register(f"{table}@{ref}", lake.dataset(table, ref))
     return con
 
 
@@ -125,7 +128,7 @@ def write_result(lake: Lake, table: pa.Table, path: str | Path) -> Path:
 
 
 def refresh_duckdb_file(lake: Lake, path: str | Path | None = None) -> Path:
-    """Write each committed table (and ``_lake_versions``) into a DuckDB file; replace it atomically."""
+    """Write each table of one lake commit (and ``_lake_versions``) into a DuckDB file; replace it atomically."""
     import duckdb
 
     target = Path(path) if path else lake.root / DUCKDB_FILE
@@ -135,14 +138,15 @@ def refresh_duckdb_file(lake: Lake, path: str | Path | None = None) -> Path:
     versions = []
     con = duckdb.connect(str(tmp), config=duckdb_config())
     try:
-        for table in lake.tables():
-            ds = lake.dataset(table)
-            con.register("_src", ds)
-            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _src')
-            con.unregister("_src")
-            tags = sorted(name for name, info in lake.tags(table).items() if int(info["version"]) == ds.version)
-            versions.append({"table_name": table, "version": ds.version, "rows": ds.count_rows(),
-                             "tags": tags, "refreshed_at": now})  # fmt: skip
+        with lake.reading_at() as commit:  # the file holds one lake commit, whatever lands meanwhile
+            for table in lake.tables():
+                ds = lake.dataset(table)
+                con.register("_src", ds)
+                con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _src')
+                con.unregister("_src")
+                tags = sorted(name for name, info in lake.tags(table).items() if int(info["version"]) == ds.version)
+                versions.append({"table_name": table, "version": ds.version, "rows": ds.count_rows(),
+                                 "tags": tags, "commit": commit.number, "refreshed_at": now})  # fmt: skip
         con.register("_v", pa.Table.from_pylist(versions, schema=VERSIONS))
         con.execute("CREATE TABLE _lake_versions AS SELECT * FROM _v")
         con.execute("CHECKPOINT")

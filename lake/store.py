@@ -8,7 +8,11 @@ a :class:`Transaction`; only when all of its writes succeed is the manifest repl
 versions behind; they are rolled back (restored to the pinned version) by the next
 writer, so readers that go through :class:`Lake` never see a half-written ingest.
 
-One writer at a time holds ``<root>/_lock`` (``flock``); readers take no lock.
+One writer at a time holds ``<root>/_lock`` (``flock``); readers take no lock and write
+nothing: a known table that was never written reads as empty. :meth:`Lake.reading_at`
+pins every read of a thread to one lake commit (plus that thread's own later commits), so
+a multi-table read never mixes two commits. Files that no committed version references
+(a crashed or failed writer's) are reclaimed after a rollback and by :meth:`Lake.reclaim`.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +40,7 @@ DEFAULT_ROOT = "lakehouse"
 MANIFEST = "_lake.json"
 LEGACY_IDS = "blake2b-json"  # the id scheme of lakes written before the manifest recorded one
 COMMIT_LOG = "_commits.jsonl"
+DIRTY = "_writing"  # present while a transaction runs: a writer that died leaves it behind
 # Lance file format of new tables. 2.0 writes about 6x and scans about 3x faster than 2.1+ (whose
 # string compression makes files ~40% smaller); a curation lake rewrites and scans its tables
 # every round, so speed wins by default. Existing tables keep the format they were created with.
@@ -42,6 +48,9 @@ STORAGE_VERSION = os.environ.get("PREFHOUSE_LANCE_FORMAT", "2.0")
 
 _thread_lock = threading.RLock()
 _held = threading.local()
+_reads = threading.local()  # lake root -> the commit this thread's reads are pinned to
+_empty_lock = threading.Lock()
+_empty: dict[str, lance.LanceDataset] = {}
 
 Data = pa.Table | pa.RecordBatchReader | list[pa.RecordBatch]
 
@@ -60,6 +69,34 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Commit:
+    """One committed lake state: its number and the version of every table it holds."""
+
+    number: int
+    tables: Mapping[str, int]
+
+
+@dataclass
+class ReclaimReport:
+    """What :meth:`Lake.reclaim` removed: versions never committed and files no version references."""
+
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> versions, files, bytes removed
+
+    @property
+    def bytes_removed(self) -> int:
+        return sum(t["bytes"] for t in self.tables.values())
+
+
+def empty_dataset(table: str) -> lance.LanceDataset:
+    """A read-only stand-in for a known table never written: an empty dataset outside every lake."""
+    with _empty_lock:
+        if table not in _empty:
+            folder = Path(tempfile.mkdtemp(prefix="prefhouse-empty-"))
+            _empty[table] = lance.write_dataset(TABLES[table].empty_table(), str(folder / f"{table}.lance"))
+        return _empty[table]
+
+
 @dataclass
 class Transaction:
     """Writes that land together or not at all. Use :meth:`Lake.transaction`."""
@@ -72,7 +109,7 @@ class Transaction:
 
     def _touch(self, table: str) -> None:
         if table not in self.pinned_before:
-            self.pinned_before[table] = self.lake.pinned_version(table)
+            self.pinned_before[table] = self.lake._live_manifest()["tables"].get(table)
 
     def track(self, table: str) -> Path:
         """Declare that code outside this class (LanceDB, ``ds.merge``) writes ``table``.
@@ -211,11 +248,47 @@ class Lake:
             raise LakeError(f"invalid table name {table!r}")
         return self.root / f"{table}.lance"
 
-    def _manifest(self) -> dict[str, Any]:
+    def _live_manifest(self) -> dict[str, Any]:
+        """The manifest on disk: what writers build on."""
         path = self.root / MANIFEST
         if not path.exists():
             return {"format": 1, "commit": 0, "tables": {}}
-        return json.loads(path.read_text())
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise LakeError(
+                f"the lake manifest {path} is not valid JSON ({exc}): it was changed outside prefhouse. "
+                f"The last commits are listed in {self.root / COMMIT_LOG}"
+            ) from exc
+
+    def _manifest(self) -> dict[str, Any]:
+        """What this thread's reads see: the commit it is pinned to (see :meth:`reading_at`), else the live one."""
+        pinned = getattr(_reads, "pins", {}).get(str(self.root))
+        return pinned if pinned is not None else self._live_manifest()
+
+    def commit(self) -> Commit:
+        """The lake commit this thread's reads see."""
+        manifest = self._manifest()
+        return Commit(int(manifest.get("commit", 0)), dict(manifest["tables"]))
+
+    @contextlib.contextmanager
+    def reading_at(self, commit: Commit | None = None) -> Iterator[Commit]:
+        """Pin this thread's reads of the lake to one commit (default: the latest) for the block.
+
+        Commits of other threads and processes stay invisible until the block ends; this thread's
+        own commits inside it are seen. Nested blocks keep the outer pin. Takes no lock.
+        """
+        pins = _reads.__dict__.setdefault("pins", {})
+        key = str(self.root)
+        if key in pins:
+            yield self.commit()
+            return
+        chosen = commit or self.commit()
+        pins[key] = {"commit": chosen.number, "tables": dict(chosen.tables)}
+        try:
+            yield chosen
+        finally:
+            pins.pop(key, None)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         tmp = self.root / f"{MANIFEST}.tmp.{os.getpid()}"
@@ -226,7 +299,7 @@ class Lake:
 
     def check_ids(self) -> None:
         """Refuse to add pairs to a lake whose ``pair_id``s were computed by another id scheme."""
-        manifest = self._manifest()
+        manifest = self._live_manifest()
         scheme = manifest.get("ids", LEGACY_IDS if "pairs" in manifest["tables"] else IDS_SCHEME)
         if scheme != IDS_SCHEME:
             raise LakeError(
@@ -250,16 +323,16 @@ class Lake:
     def dataset(self, table: str, version: int | str | None = None) -> lance.LanceDataset:
         """Open ``table`` at its committed version, or at ``version`` (a number or a tag).
 
-        A known table that was never written is created empty first, so that SQL and
-        downstream stages work before the stage that fills it has run.
+        A known table that was never written reads as an empty dataset of its schema, kept
+        outside the lake: reads create nothing and take no lock.
         """
         pinned = self.pinned_version(table)
         if pinned is None:
             if table not in TABLES:
                 known = ", ".join(self.tables()) or "none yet"
                 raise LakeError(f"no table {table!r} in the lake at {self.root} (tables: {known})")
-            self.ensure(table)
-            pinned = self.pinned_version(table)
+            if version is None and not self.path(table).exists():
+                return empty_dataset(table)
         if version is None:
             version = pinned
         elif isinstance(version, str) and version.isdigit():
@@ -272,14 +345,16 @@ class Lake:
                 f"table {table!r} has no version or tag {version!r} ({tags}); see `prefhouse history {table}`"
             ) from exc
 
-    def version(self, table: str) -> int:
-        """The committed version of ``table`` (creating a known table empty if needed)."""
-        return self.dataset(table).version
+    def version(self, table: str) -> int | None:
+        """The committed version of ``table`` this thread reads (None: never written)."""
+        return self.pinned_version(table)
 
     def history(self, table: str) -> list[dict[str, Any]]:
         """Every version of ``table``: number, time, rows, tags, and whether it is committed."""
-        self.dataset(table)
+        self.dataset(table)  # an unknown table is an error; a known one never written has no history
         pinned = self.pinned_version(table)
+        if pinned is None:
+            return []
         tags_by_version: dict[int, list[str]] = {}
         for name, info in self.tags(table).items():
             tags_by_version.setdefault(int(info["version"]), []).append(name)
@@ -304,7 +379,7 @@ class Lake:
 
     def committed_versions(self, table: str) -> set[int]:
         """Versions of ``table`` that a lake commit produced (plus the pinned one): never a rolled-back write."""
-        pinned = self.pinned_version(table)
+        pinned = self._live_manifest()["tables"].get(table)
         out = {pinned} if pinned is not None else set()
         log = self.root / COMMIT_LOG
         if not log.exists():  # a lake from before the commit log: every version up to the pinned one
@@ -324,6 +399,8 @@ class Lake:
         behind (rolled back since) holds rows the lake never committed.
         """
         target = version if version is not None else self.version(table)
+        if target is None:
+            raise LakeError(f"table {table!r} has never been written: there is no version to tag")
         ds = lance.dataset(str(self.path(table)))
         known = {v["version"] for v in ds.versions()}
         if target not in known:
@@ -368,45 +445,44 @@ class Lake:
     def transaction(self, message: str = "") -> Iterator[Transaction]:
         """Group writes into one lake commit: all land, or the lake stays as it was."""
         with self._locked():
-            if _held.depth == 1:  # outermost: nested transactions must not undo the outer one
+            outermost = _held.depth == 1  # nested transactions must not undo the outer one
+            if outermost:
                 self._recover()
+                (self.root / DIRTY).touch()
             txn = Transaction(self, message)
             try:
                 yield txn
             except BaseException:
-                if _held.depth == 1:
-                    self._recover()  # restores every table to its pinned version
+                if outermost:
+                    self._recover()  # restores every table to its pinned version, reclaims the files
+                    (self.root / DIRTY).unlink(missing_ok=True)
                 else:
                     self._rollback(txn.pinned_before)
                 raise
-            manifest = self._manifest()
+            manifest = self._live_manifest()
             if "ids" not in manifest and "pairs" not in manifest["tables"]:
                 manifest["ids"] = IDS_SCHEME  # a lake whose pairs predate the field keeps none: see check_ids
             manifest["tables"].update(txn.written)
             manifest["commit"] = int(manifest.get("commit", 0)) + 1
             self._write_manifest(manifest)
             if txn.written:
-                entry = {
-                    "commit": manifest["commit"],
-                    "at": _now().isoformat(),
-                    "message": message,
-                    "tables": txn.written,
-                }
-                with open(self.root / COMMIT_LOG, "a") as log:
-                    log.write(json.dumps(entry) + "\n")
+                self._log_commit(manifest["commit"], message, txn.written)
+            pinned = getattr(_reads, "pins", {}).get(str(self.root))
+            if pinned is not None:  # this thread's reads are pinned: they see its own commits
+                pinned["tables"].update(txn.written)
+                pinned["commit"] = manifest["commit"]
+            if outermost:
+                (self.root / DIRTY).unlink(missing_ok=True)
+
+    def _log_commit(self, number: int, message: str, tables: Mapping[str, int]) -> None:
+        entry = {"commit": number, "at": _now().isoformat(), "message": message, "tables": dict(tables)}
+        with open(self.root / COMMIT_LOG, "a") as log:
+            log.write(json.dumps(entry) + "\n")
 
     def append(self, table: str, data: Data, message: str = "") -> int:
         """One-table convenience: append in a transaction of its own."""
         with self.transaction(message or f"append {table}") as txn:
             return txn.append(table, data)
-
-    def ensure(self, table: str) -> None:
-        """Create a known table empty if it does not exist."""
-        if self.exists(table):
-            return
-        with self.transaction(f"create {table}") as txn:
-            if self.pinned_version(table) is None:
-                txn.overwrite(table, TABLES[table].empty_table())
 
     def _rollback(self, pinned: dict[str, int | None]) -> None:
         for table, version in pinned.items():
@@ -423,20 +499,56 @@ class Lake:
         if latest.version != version:
             lance.dataset(str(path), version=version).restore()
 
-    def _recover(self) -> None:
-        """Roll back versions left by a writer that died before committing."""
-        manifest = self._manifest()
-        changed = False
+    def _recover(self) -> ReclaimReport:
+        """Roll back versions left by a writer that died (or failed) before committing; reclaim their files."""
+        manifest = self._live_manifest()
+        restored: dict[str, int] = {}
         for table, version in manifest["tables"].items():
             path = self.path(table)
             if not path.exists():
                 continue
             if lance.dataset(str(path)).version != version:
                 self._restore(table, version)
-                manifest["tables"][table] = lance.dataset(str(path)).version
-                changed = True
+                restored[table] = manifest["tables"][table] = lance.dataset(str(path)).version
         for path in self.root.glob("*.lance"):
             if path.name.removesuffix(".lance") not in manifest["tables"]:
                 shutil.rmtree(path)  # a table whose creating transaction never committed
-        if changed:
+        if restored:  # the restored copy of a committed version is committed too
+            manifest["commit"] = int(manifest.get("commit", 0)) + 1
             self._write_manifest(manifest)
+            self._log_commit(manifest["commit"], "recover: roll back a writer that did not commit", restored)
+        if restored or (self.root / DIRTY).exists():
+            return self._reclaim(manifest["tables"])
+        return ReclaimReport()
+
+    def reclaim(self) -> ReclaimReport:
+        """Remove what no committed version references: versions a rolled-back write left, and orphan files.
+
+        Committed versions, tagged versions and each table's latest stay, so time travel to any
+        lake commit keeps working. Runs under the writer lock (other writers wait; readers do not).
+        """
+        with self._locked():
+            report = self._recover()
+            for table, removed in self._reclaim(self._live_manifest()["tables"]).tables.items():
+                done = report.tables.setdefault(table, {"versions": 0, "bytes": 0})
+                done["versions"] += removed["versions"]
+                done["bytes"] += removed["bytes"]
+            (self.root / DIRTY).unlink(missing_ok=True)  # no writer runs while the lock is held
+            return report
+
+    def _reclaim(self, tables: Mapping[str, int]) -> ReclaimReport:
+        report = ReclaimReport()
+        for table in tables:
+            path = self.path(table)
+            if not path.exists():
+                continue
+            ds = lance.dataset(str(path))
+            keep = self.committed_versions(table) | {int(info["version"]) for info in ds.tags.list().values()}
+            stale = [v["version"] for v in ds.versions() if v["version"] not in keep and v["version"] != ds.version]
+            # ``versions`` limits which versions go; files that no remaining version references go too
+            # (delete_unverified: safe, since every writer holds the lock this caller holds).
+            stats = ds.cleanup_old_versions(versions=stale or [ds.version], delete_unverified=True,
+                                            error_if_tagged_old_versions=False)  # fmt: skip
+            if stats.bytes_removed or stats.old_versions:
+                report.tables[table] = {"versions": int(stats.old_versions), "bytes": int(stats.bytes_removed)}
+        return report

@@ -70,9 +70,10 @@ def duckdb_path(lake: Lake) -> Path:
     return dbt_dir(lake) / "prefhouse.duckdb"
 
 
-def pinned_versions(lake: Lake) -> dict[str, int]:
-    """The committed version of every source table (known tables not written yet are created empty)."""
-    return {table: lake.version(table) for table in SOURCE_TABLES}
+def pinned_versions(lake: Lake) -> dict[str, int | None]:
+    """The version of every source table in one lake commit (None: never written, read as empty)."""
+    with lake.reading_at():
+        return {table: lake.version(table) for table in SOURCE_TABLES}
 
 
 @contextlib.contextmanager
@@ -103,7 +104,7 @@ def _resolve(lake: Lake, lake_at: dict[str, Any]) -> dict[str, Any]:
     """Tags and numbers given for source tables become version numbers (what publish re-reads)."""
     if not isinstance(lake_at, dict):
         raise ValueError(f"var lake_at must map table names to versions or tags, got {lake_at!r}")
-    return {t: (lake.dataset(t, v).version if t in SOURCE_TABLES else v) for t, v in lake_at.items()}
+    return {t: (lake.dataset(t, v).version if t in SOURCE_TABLES and v is not None else v) for t, v in lake_at.items()}
 
 
 def _summarise(result: Any) -> tuple[list[str], dict[str, int]]:

@@ -119,7 +119,7 @@ def score(
         from tqdm import tqdm
 
         bar = tqdm(total=len(wanted) if wanted is not None else snap.count(), initial=0, unit="pair", desc="score")
-    version = lake.version("rm_scores")
+    version = lake.version("rm_scores") or 0
     for chunk in _chunks(snap, done, wanted, config.chunk_rows):
         rc, rr = scorer(chunk)
         with lake.transaction(f"rm scores {run_id}: {len(chunk)} pairs of {snap.ref}") as txn:

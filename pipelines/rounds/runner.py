@@ -41,8 +41,8 @@ class RoundOutcome:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _versions(lake: Lake, tables: Sequence[str]) -> dict[str, int]:
-    # Known tables are created empty on first read; others (LanceDB's embeddings) only if present.
+def _versions(lake: Lake, tables: Sequence[str]) -> dict[str, int | None]:
+    # Known tables never written read as None; others (LanceDB's embeddings) only if present.
     return {t: lake.version(t) for t in tables if t in TABLES or lake.exists(t)}
 
 
@@ -102,20 +102,21 @@ def run_round(
             continue
         log(f"[round {round} stage {stage}] {i}/{len(steps)} {step.name} ...")
         started = datetime.now(UTC)
-        inputs = _versions(lake, step.reads)
-        _record(lake, ctx, step, "running", started, inputs=inputs)
-        try:
-            result = step.run(ctx) or StepResult()
-        except GateBlocked as exc:
-            _record(lake, ctx, step, "failed", started, inputs=inputs, message=str(exc))
-            log(f"[round {round} stage {stage}] {step.name}: BLOCKED: {exc}")
-            outcome.status, outcome.message = "blocked", str(exc)
-            break
-        except BaseException as exc:
-            _record(lake, ctx, step, "failed", started, inputs=inputs, message=f"{type(exc).__name__}: {exc}")
-            raise
+        with lake.reading_at():  # the step reads one lake commit (plus its own writes), whatever lands meanwhile
+            inputs = _versions(lake, step.reads)
+            _record(lake, ctx, step, "running", started, inputs=inputs)
+            try:
+                result = step.run(ctx) or StepResult()
+            except GateBlocked as exc:
+                _record(lake, ctx, step, "failed", started, inputs=inputs, message=str(exc))
+                log(f"[round {round} stage {stage}] {step.name}: BLOCKED: {exc}")
+                outcome.status, outcome.message = "blocked", str(exc)
+                break
+            except BaseException as exc:
+                _record(lake, ctx, step, "failed", started, inputs=inputs, message=f"{type(exc).__name__}: {exc}")
+                raise
+            outputs = _versions(lake, step.writes)
         ctx.facts.update(result.facts)
-        outputs = _versions(lake, step.writes)
         _record(
             lake,
             ctx,

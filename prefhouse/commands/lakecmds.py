@@ -1,4 +1,4 @@
-"""Lake commands: ``sql``, ``tables``, ``history``, ``tag``, ``db refresh``, ``snapshot export``."""
+"""Lake commands: ``sql``, ``tables``, ``history``, ``tag``, ``reclaim``, ``db refresh``, ``snapshot export``."""
 
 from __future__ import annotations
 
@@ -45,6 +45,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="tag name, e.g. round-3")
     p.add_argument("--version", type=int, default=None, help="version to tag (default: the committed one)")
     p.set_defaults(func=run_tag)
+
+    p = sub.add_parser(
+        "reclaim",
+        help="remove files no committed version references (what crashed or failed writes left behind)",
+        description=(
+            "Remove the versions a rolled-back write left and the data files no version references. Every "
+            "committed and tagged version stays readable. Takes the writer lock (ingests wait, readers do not). "
+            "Writers run this themselves after rolling back a crash; use it to check or to clean an old lake."
+        ),
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_reclaim)
 
     db = sub.add_parser("db", help="the analyst DuckDB file <lake>/lake.duckdb").add_subparsers(
         dest="db_command", metavar="ACTION", required=True
@@ -125,14 +137,30 @@ def _stringify_nested(table: Any) -> Any:
 def run_tables(args: argparse.Namespace) -> int:
     lake = open_lake(args, create=False)
     rows = []
-    for table in lake.tables():
-        ds = lake.dataset(table)
-        tags = sorted(n for n, info in lake.tags(table).items() if int(info["version"]) == ds.version)
-        rows.append({"table": table, "version": ds.version, "rows": ds.count_rows(), "tags": ", ".join(tags)})
+    with lake.reading_at():
+        for table in lake.tables():
+            ds = lake.dataset(table)
+            tags = sorted(n for n, info in lake.tags(table).items() if int(info["version"]) == ds.version)
+            rows.append({"table": table, "version": ds.version, "rows": ds.count_rows(), "tags": ", ".join(tags)})
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
         print_table(rows, ["table", "version", "rows", "tags"])
+    return 0
+
+
+def run_reclaim(args: argparse.Namespace) -> int:
+    report = open_lake(args, create=False).reclaim()
+    rows = [
+        {"table": t, "versions removed": r["versions"], "bytes removed": r["bytes"]} for t, r in report.tables.items()
+    ]
+    if args.json:
+        print(json.dumps({"bytes_removed": report.bytes_removed, "tables": report.tables}, indent=1))
+    elif rows:
+        print_table(rows, ["table", "versions removed", "bytes removed"])
+        print(f"reclaimed {report.bytes_removed / 2**20:.1f} MiB")
+    else:
+        print("nothing to reclaim: every file belongs to a committed version")
     return 0
 
 
