@@ -92,6 +92,7 @@ def _run_rounds(cfg, lake, workdir: Path, seed: int) -> int:
         rc = RoundConfig(round=rnd, stage=stage, rm_max_steps=cfg.rm_steps, rm_limit=cfg.n,
                          rm_max_length=cfg.max_length, runs_dir=workdir / "runs", seed=seed,
                          rm_lr=cfg.rm_lr, rm_backbone=cfg.rm_backbone, gold_rm_folds=cfg.gold_rm_folds,
+                         rm_precision=cfg.rm_precision, rm_gold_limit=cfg.n_gold,
                          kept_tolerance=cfg.kept_tolerance)  # fmt: skip
         outcome = run_configured_round(lake, rc, log=lambda m: print("   ", m, flush=True))
         if outcome.status != "done":
@@ -250,7 +251,7 @@ def _pools(cfg):
     jobs = []
     if "controlled" in cfg.parts:
         jobs += [  # seed-major: a run cut short still has every share
-            (lambda s=s, d=d: ns.controlled(cfg.n, cfg.n_test, s, d, cfg.data), d)
+            (lambda s=s, d=d: ns.controlled(cfg.n, cfg.n_test, s, d, cfg.data, cfg.kinds), d)
             for d in cfg.seeds
             for s in cfg.shares
         ]
@@ -269,6 +270,8 @@ def _pools(cfg):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from pipelines.synth.checkable import KINDS
+
     uf = REPO.parent / "shared" / "data" / "ultrafeedback-binarized-sample"
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", nargs="+", default=["controlled"], choices=["controlled", "ultrafeedback", "hh-rlhf"])
@@ -286,13 +289,33 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="local Hugging Face model folder for every RM (default: MiniLM; a GPU is used when present)",
     )
+    ap.add_argument(
+        "--kinds",
+        nargs="+",
+        default=None,
+        choices=list(KINDS),
+        help="controlled: the checkable instruction kinds of the pool (default: all five)",
+    )
+    ap.add_argument(
+        "--rm-precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="precision of the rounds' RM training (bf16 autocast also on CPU)",
+    )
     ap.add_argument("--seed-rm", type=int, default=0, help="seed of the comparison RMs")
     ap.add_argument("--gold-rm-folds", type=int, default=3, help="folds of the gold RM's cross-fitting")
-    ap.add_argument("--kept-tolerance", type=float, default=0.5,
-                    help="the gate's bound on the kept fraction's change: a pool with 40%% injected noise rightly "
-                    "keeps far less in Stage 2 than the pre-filters alone would (the product default is 0.25)")
-    ap.add_argument("--skip-accuracy", action="store_true",
-                    help="skip the four comparison RMs (held-out accuracy of raw / kept / kept+flipped / clean)")
+    ap.add_argument(
+        "--kept-tolerance",
+        type=float,
+        default=0.5,
+        help="the gate's bound on the kept fraction's change: a pool with 40%% injected noise rightly "
+        "keeps far less in Stage 2 than the pre-filters alone would (the product default is 0.25)",
+    )
+    ap.add_argument(
+        "--skip-accuracy",
+        action="store_true",
+        help="skip the four comparison RMs (held-out accuracy of raw / kept / kept+flipped / clean)",
+    )
     ap.add_argument("--max-length", type=int, default=128, help="RM tokens per side")
     ap.add_argument("--data", type=Path, default=REPO / "data", help="the repo's sample data")
     ap.add_argument("--ultrafeedback", type=Path, default=uf if uf.exists() else None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,12 @@ def _inject(clean: list[dict[str, Any]], share: float, seed: int) -> tuple[list[
     return [_swap(r) if i in flipped else r for i, r in enumerate(clean)], flipped
 
 
-def controlled(n: int, n_test: int, share: float, seed: int, data_dir: Path) -> Pool:
-    from pipelines.synth import make_checkable_pairs
+def controlled(
+    n: int, n_test: int, share: float, seed: int, data_dir: Path, kinds: Sequence[str] | None = None
+) -> Pool:
+    from pipelines.synth import KINDS, make_checkable_pairs
 
-    pairs = make_checkable_pairs(n + n_test, seed=seed, data_dir=data_dir)
+    pairs = make_checkable_pairs(n + n_test, seed=seed, data_dir=data_dir, kinds=tuple(kinds or KINDS))
     if len(pairs) < n + n_test:
         raise ValueError(f"only {len(pairs)} checkable pairs from {data_dir}; ask for fewer (--n, --n-test)")
     rows = [

@@ -31,6 +31,9 @@ class RoundConfig:
         default="cpu", metadata=_h("RM training recipe (rm/config.py presets); the rm_* fields above override it")
     )
     rm_lr: float | None = field(default=None, metadata=_h("RM learning rate (default: the preset's)"))
+    rm_precision: Literal["auto", "fp32", "bf16"] = field(
+        default="auto", metadata=_h("RM training precision (auto: bf16 autocast on CUDA, fp32 on CPU)")
+    )
     rm_backbone: str | None = field(
         default=None, metadata=_h("local Hugging Face model folder for the RMs (default: the MiniLM weights)")
     )

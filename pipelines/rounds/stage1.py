@@ -22,6 +22,7 @@ def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
 
     cfg = ctx.config
     extra = {k: v for k, v in (("lr", cfg.rm_lr), ("backbone", cfg.rm_backbone)) if v is not None}
+    extra["precision"] = getattr(cfg, "rm_precision", "auto")
     return train_config(
         cfg.rm_preset,
         table=table,
