@@ -3,6 +3,9 @@
 - Export writes the human queue as Label Studio tasks (responses as A / B in the same fixed
   order the app uses for the annotator ``label-studio``, so the label never leaks into a task).
 - Import reads a Label Studio export back into ``human_labels`` (origin ``label-studio``).
+  The order a task showed is read off its own ``answer_a`` / ``answer_b`` texts when they
+  match the stored pair, so an export made before the lake's order secret changed (or
+  before the order was keyed at all) still maps A / B to the right side.
 - ``import_original`` turns the per-annotator votes that ingest keeps in
   ``pairs.label_details`` (PandaLM: ``votes`` 0 tie / 1 / 2 over response1 / response2) into
   ``human_labels`` rows (``pandalm:annotator1``, origin ``import:pandalm``), so real human
@@ -69,9 +72,22 @@ def _when(annotation: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
 
 
+def _shown_first(task_data: dict[str, Any], pair: dict[str, Any] | None) -> bool | None:
+    """Whether the task showed the chosen response as A, read off its texts (None: they do not tell)."""
+    if pair is None or pair["chosen"] == pair["rejected"]:
+        return None
+    shown = (task_data.get("answer_a"), task_data.get("answer_b"))
+    if shown == (pair["chosen"], pair["rejected"]):
+        return True
+    if shown == (pair["rejected"], pair["chosen"]):
+        return False
+    return None
+
+
 def import_label_studio(lake: Lake, path: Path, round: int = 0) -> dict[str, int]:
     """Read a Label Studio JSON export into ``human_labels``; returns counts by outcome."""
     tasks = json.loads(path.read_text())
+    pairs = data.load_pairs(lake, [str(t.get("data", {}).get("pair_id")) for t in tasks])
     rows, counts = [], Counter()
     for task in tasks:
         pid = task.get("data", {}).get("pair_id")
@@ -84,7 +100,11 @@ def import_label_studio(lake: Lake, path: Path, round: int = 0) -> dict[str, int
             if not pid or choice not in LS_CHOICES:
                 counts["unreadable"] += 1
                 continue
-            verdict, first = queue.verdict_for(LS_ANNOTATOR, pid, LS_CHOICES[choice])
+            shown = _shown_first(task["data"], pairs.get(pid))
+            if shown is None:
+                verdict, first = queue.verdict_for(lake, LS_ANNOTATOR, pid, LS_CHOICES[choice])
+            else:
+                verdict, first = queue.verdict_given(shown, LS_CHOICES[choice])
             note = " ".join(results.get("note", {}).get("text") or []) or None
             rows.append(
                 label_row(

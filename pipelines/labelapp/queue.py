@@ -3,12 +3,21 @@
 The queue is the round's ``retrieval_queue`` rows routed to humans; when there are none,
 every pair without a human label. Pairs the annotator already answered are left out.
 The two responses are shown in an order fixed per (annotator, pair), so the server needs
-no session state to map the answer "A" back to chosen or rejected after a restart.
+no session state to map the answer "A" back to chosen or rejected after a restart. The
+order is an HMAC of (annotator, pair_id) under a random secret kept in the lake root
+(``_labelapp_secret``, mode 0600, made on first use): stable across restarts of the app
+for one lake, but not predictable by anyone who cannot read that file (pair ids are
+content hashes, so an unkeyed hash would let an outsider work out which letter is chosen).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from lake import Lake
@@ -18,8 +27,47 @@ OBJECTIVITY_RANK = {"objective": 0, "subjective": 1}
 CONTROVERSY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
-def chosen_shown_first(annotator: str, pair_id: str) -> bool:
-    return hashlib.blake2b(f"{annotator}\x00{pair_id}".encode(), digest_size=1).digest()[0] % 2 == 0
+SECRET_FILE = "_labelapp_secret"
+SECRET_BYTES = 32
+
+
+def order_key(lake: Lake) -> bytes:
+    """The lake's secret for the A/B order; made (atomically, mode 0600) on first use."""
+    path = Path(lake.root) / SECRET_FILE
+    if not path.exists():
+        _create_secret(path)
+    with contextlib.suppress(OSError):  # a copied lake may have lost the mode: keep the secret private
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a hex secret: delete it to make a new one") from exc
+    if len(key) < SECRET_BYTES:
+        raise ValueError(f"{path} holds a secret shorter than {SECRET_BYTES} bytes: delete it to make a new one")
+    return key
+
+
+def _create_secret(path: Path) -> None:
+    # written whole under a temporary name, then linked into place: a concurrent reader never sees
+    # a half-written file, and when two processes race, the first link wins and both use that one
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(SECRET_BYTES) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def chosen_shown_first(key: bytes, annotator: str, pair_id: str) -> bool:
+    """Whether ``annotator`` sees the chosen response as A: one bit of HMAC-SHA256(key, annotator, pair_id)."""
+    digest = hmac.new(key, f"{annotator}\x00{pair_id}".encode(), hashlib.sha256).digest()
+    return digest[0] % 2 == 0
 
 
 def candidate_ids(lake: Lake, round: int | None) -> list[str]:
@@ -50,7 +98,7 @@ def _q(text: str) -> str:
 def item_for(lake: Lake, annotator: str, pair_id: str) -> dict[str, Any]:
     """The JSON the page shows: never the label, only the two responses as A and B."""
     pair = data.load_pairs(lake, [pair_id])[pair_id]
-    first = chosen_shown_first(annotator, pair_id)
+    first = chosen_shown_first(order_key(lake), annotator, pair_id)
     sides = ("chosen", "rejected") if first else ("rejected", "chosen")
     attrs = data.load_attributes(lake, [pair_id]).get(pair_id)
     checks = data.read(lake, "prechecks", ["side", "is_correct", "rationale"], f"pair_id = '{_q(pair_id)}'")
@@ -69,9 +117,13 @@ def item_for(lake: Lake, annotator: str, pair_id: str) -> dict[str, Any]:
     }
 
 
-def verdict_for(annotator: str, pair_id: str, answer: str) -> tuple[str, bool]:
+def verdict_for(lake: Lake, annotator: str, pair_id: str, answer: str) -> tuple[str, bool]:
     """Map the page's answer (A | B | discard) to (verdict relative to the stored pair, chosen shown first)."""
-    first = chosen_shown_first(annotator, pair_id)
+    return verdict_given(chosen_shown_first(order_key(lake), annotator, pair_id), answer)
+
+
+def verdict_given(first: bool, answer: str) -> tuple[str, bool]:
+    """The verdict for ``answer`` when the chosen response was (``first``) or was not shown as A."""
     if answer == "discard":
         return "discard", first
     if answer not in ("A", "B"):

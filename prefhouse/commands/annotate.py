@@ -127,13 +127,39 @@ def _judge_parser(sub: argparse._SubParsersAction) -> None:
     gate.set_defaults(func=_gate)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from pipelines.labelapp.server import LabelApp
+def _label_token(args: argparse.Namespace) -> str | None:
+    """The access token: from --token-file, else $PREFHOUSE_LABEL_TOKEN; never from the command line."""
+    import os
 
-    app = LabelApp(open_lake(args, create=False), round=args.round, token=args.token)
-    server = app.make_server(args.host, args.port)
+    from pipelines.labelapp.server import TOKEN_ENV
+
+    if args.token is not None:
+        raise ValueError(
+            "--token is refused: a token on the command line shows in the process list (ps). "
+            f"Put it in a file and pass --token-file PATH, or set ${TOKEN_ENV}"
+        )
+    if args.token_file:
+        token = Path(args.token_file).read_text().strip()
+        if not token:
+            raise ValueError(f"the token file {args.token_file} is empty")
+        return token
+    return os.environ.get(TOKEN_ENV, "").strip() or None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import socket
+
+    from pipelines.labelapp.server import WILDCARD, LabelApp, url_host
+
+    token = _label_token(args)
+    app = LabelApp(open_lake(args, create=False), round=args.round, token=token)
+    server = app.make_server(args.host, args.port, args.allowed_host or ())
     host, port = server.server_address[:2]
-    print(f"labelling app on http://{host}:{port}/" + (f"#token={args.token}" if args.token else ""), flush=True)
+    shown = socket.gethostname() if host in WILDCARD else host
+    url = f"http://{url_host(shown)}:{port}/"
+    # the token is never printed whole: the log of a shared terminal or a service is no place for it
+    hint = f" (access token {token[:4]}…: open {url}#token=<your token>)" if token else ""
+    print(f"labelling app on {url}{hint}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -170,10 +196,36 @@ def _label_parser(sub: argparse._SubParsersAction) -> None:
     label = sub.add_parser("label", help="human verification: the labelling web app, Label Studio export/import")
     lsub = label.add_subparsers(dest="label_command", metavar="ACTION")
     lsub.required = True
-    serve = lsub.add_parser("serve", help="serve the labelling web app (answers append to human_labels at once)")
-    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (non-loopback needs --token)")
+    serve = lsub.add_parser(
+        "serve",
+        help="serve the labelling web app (answers append to human_labels at once)",
+        description="Serve the labelling web app. A label is taken only from the app's own page (Host and "
+        "Origin checked, JSON only, an anti-forgery token in the page); an access token, required beyond "
+        "loopback, is read from --token-file or $PREFHOUSE_LABEL_TOKEN and the page gets it from the "
+        "URL: http://HOST:PORT/#token=TOKEN. See docs/annotation.md.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (beyond loopback an access token is required)"
+    )
     serve.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
-    serve.add_argument("--token", default=None, help="access token the page must send (put it in the URL: #token=T)")
+    serve.add_argument(
+        "--token-file",
+        metavar="PATH",
+        default=None,
+        help="file holding the access token the page must send (default: $PREFHOUSE_LABEL_TOKEN; "
+        "at least 16 characters; open the page as http://HOST:PORT/#token=TOKEN)",
+    )
+    serve.add_argument(
+        "--token", default=None, metavar="T", help="refused: it would show in the process list; use --token-file"
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME[:PORT]",
+        default=None,
+        help="a further Host name the app answers to, e.g. the address annotators type when bound to "
+        "0.0.0.0 (repeatable; the bound host, and localhost/127.0.0.1/[::1] on loopback, always are)",
+    )
     serve.add_argument("--round", type=int, default=None, help="queue round to serve (default: the latest)")
     serve.set_defaults(func=_serve)
     exp = lsub.add_parser("export", help="write the human queue as Label Studio JSON tasks")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime
 
+import httpx
 import pyarrow as pa
 import pytest
 
@@ -87,13 +89,60 @@ def queued_lake(lake):
 
 
 @pytest.fixture
-def app_server(queued_lake):
+def serve():
+    """Start LabelApp servers on 127.0.0.1 (any free port); each is stopped after the test. Returns the base URL."""
     from pipelines.labelapp.server import LabelApp
 
-    app = LabelApp(queued_lake)
-    server = app.make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", queued_lake
-    server.shutdown()
-    server.server_close()
+    servers = []
+
+    def start(lake, **kwargs) -> str:
+        token = kwargs.pop("token", None)
+        app = LabelApp(lake, token=token, **kwargs)
+        server = app.make_server("127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def app_server(queued_lake, serve):
+    yield serve(queued_lake), queued_lake
+
+
+def csrf_of(url: str, headers: dict | None = None) -> str:
+    """The anti-forgery token the app's page carries, read the way the page's script reads it."""
+    page = httpx.get(f"{url}/", headers=headers).text
+    found = re.search(r'<meta name="prefhouse-csrf" content="([^"]+)">', page)
+    return found.group(1) if found else ""  # none: the server refuses every label, as it should
+
+
+class PageClient:
+    """Posts labels the way the app's own page does: same Origin, JSON, the page's anti-forgery token."""
+
+    def __init__(self, url: str, token: str | None = None) -> None:
+        self.url = url
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
+        self.csrf = csrf_of(url)
+        self.headers = {"Origin": url, "X-Prefhouse-CSRF": self.csrf, **self.auth}
+
+    def next(self, annotator: str) -> httpx.Response:
+        return httpx.get(f"{self.url}/api/next", params={"annotator": annotator}, headers=self.auth, timeout=60)
+
+    def label(self, body, **headers) -> httpx.Response:
+        return httpx.post(f"{self.url}/api/label", json=body, headers={**self.headers, **headers}, timeout=60)
+
+
+@pytest.fixture
+def client(app_server) -> PageClient:
+    return PageClient(app_server[0])
+
+
+@pytest.fixture
+def page_client() -> type[PageClient]:
+    """The PageClient class, for servers a test starts itself."""
+    return PageClient

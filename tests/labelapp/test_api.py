@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from lake.records import pair_row, pairs_table
+from pipelines.labelapp import queue
 from pipelines.labelapp.importers import export_label_studio, import_label_studio, import_original
 from pipelines.labelapp.server import LabelApp
 
@@ -17,12 +18,12 @@ def _labels(lake):
     return lake.dataset("human_labels").to_table().to_pylist()
 
 
-def test_queue_order_answers_and_no_label_leak(app_server):
-    url, lake = app_server
+def test_queue_order_answers_and_no_label_leak(app_server, client):
+    _, lake = app_server
     by_id = {r["pair_id"]: i for i, r in enumerate(lake.rows)}
-    seen = []
+    seen, shown_first = [], {}
     while True:
-        item = httpx.get(f"{url}/api/next", params={"annotator": "ann"}).json()
+        item = client.next("ann").json()
         if item.get("done"):
             break
         assert "chosen" not in json.dumps(item).lower().replace("chosen answer", "")  # no label field
@@ -31,40 +32,42 @@ def test_queue_order_answers_and_no_label_leak(app_server):
         if by_id[item["pair_id"]] == 2:
             assert "PRECHECK-OK" in json.dumps(item["precheck"])
         chosen_letter = "A" if item["responses"]["A"].startswith("CHOSEN") else "B"
-        resp = httpx.post(
-            f"{url}/api/label",
-            json={
+        shown_first[item["pair_id"]] = chosen_letter == "A"
+        resp = client.label(
+            {
                 "annotator": "ann",
                 "pair_id": item["pair_id"],
                 "answer": chosen_letter,
                 "note": "n",
-                "tools": ["search", "x"],
-            },
+                "tools": ["search", "x", "search"],
+            }
         )
         assert resp.status_code == 200
     assert seen == [2, 1, 3, 0]  # objective first, then low controversy; the judge-routed pair is not here
     labels = _labels(lake)
     assert {r["verdict"] for r in labels} == {"chosen"} and all(r["round"] == 2 for r in labels)
     assert all(r["tools"] == ["search"] and r["annotator"] == "ann" and r["origin"] == "app" for r in labels)
-    bad = httpx.post(f"{url}/api/label", json={"annotator": "ann", "pair_id": "nope", "answer": "A"})
+    assert {r["pair_id"]: r["is_chosen_shown_first"] for r in labels} == shown_first  # the order the page showed
+    bad = client.label({"annotator": "ann", "pair_id": "nope", "answer": "A"})
     assert bad.status_code == 400 and "unknown pair_id" in bad.json()["error"]
 
 
-def test_token_is_required_beyond_loopback(queued_lake):
-    with pytest.raises(ValueError, match="pass --token"):
+def test_token_is_required_beyond_loopback(queued_lake, serve, page_client):
+    with pytest.raises(ValueError, match="PREFHOUSE_LABEL_TOKEN or pass --token-file"):
         LabelApp(queued_lake).make_server("0.0.0.0", 0)
-    app = LabelApp(queued_lake, token="s3cret")
-    server = app.make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        assert httpx.get(f"{url}/api/next", params={"annotator": "a"}).status_code == 401
-        ok = httpx.get(f"{url}/api/next", params={"annotator": "a"}, headers={"Authorization": "Bearer s3cret"})
-        assert ok.status_code == 200 and ok.json()["pair_id"]
-        assert httpx.get(f"{url}/").status_code == 200  # the page itself loads; its API calls carry the token
-    finally:
-        server.shutdown()
-        server.server_close()
+    with pytest.raises(ValueError, match="at least 16"):
+        LabelApp(queued_lake, token="s3cret")  # a guessable token is no protection
+    token = "s3cret-s3cret-s3cret"
+    url = serve(queued_lake, token=token)
+    assert httpx.get(f"{url}/api/next", params={"annotator": "a"}).status_code == 401
+    wrong = httpx.get(f"{url}/api/next", params={"annotator": "a"}, headers={"Authorization": "Bearer s3cret"})
+    assert wrong.status_code == 401 and "token" in wrong.json()["error"]
+    ok = httpx.get(f"{url}/api/next", params={"annotator": "a"}, headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200 and ok.json()["pair_id"]
+    assert httpx.get(f"{url}/").status_code == 200  # the page itself loads; its API calls carry the token
+    body = {"annotator": "a", "pair_id": ok.json()["pair_id"], "answer": "A"}
+    assert page_client(url).label(body).status_code == 401  # the page's CSRF token alone is not enough
+    assert page_client(url, token).label(body).status_code == 200
 
 
 def test_label_studio_round_trip(queued_lake, tmp_path):
@@ -86,10 +89,13 @@ def test_label_studio_round_trip(queued_lake, tmp_path):
             }
         ]
     out.write_text(json.dumps(tasks))
-    counts = import_label_studio(queued_lake, out, round=2)
+    (queued_lake.root / queue.SECRET_FILE).unlink()  # the order secret changes between export and import:
+    counts = import_label_studio(queued_lake, out, round=2)  # the task's own texts say which side was A
     assert counts["imported"] == 4
     labels = _labels(queued_lake)
     assert sorted(r["verdict"] for r in labels) == ["chosen", "chosen", "chosen", "discard"]
+    shown = {t["data"]["pair_id"]: t["data"]["answer_a"].startswith("CHOSEN") for t in tasks}
+    assert all(r["is_chosen_shown_first"] == shown[r["pair_id"]] for r in labels)
     assert all(r["annotator"] == "label-studio:x@y" and r["note"] == "checked" for r in labels)
 
 
@@ -122,13 +128,12 @@ def test_import_original_pandalm_votes(lake):
     assert import_original(lake, "pandalm")["imported"] == 0  # a re-import adds nothing
 
 
-def test_concurrent_answers_all_land(app_server):
-    url, lake = app_server
+def test_concurrent_answers_all_land(app_server, client):
+    _, lake = app_server
     ids = [r["pair_id"] for r in lake.rows[:4]]
 
     def post(annotator: str, pid: str) -> int:
-        body = {"annotator": annotator, "pair_id": pid, "answer": "A"}
-        return httpx.post(f"{url}/api/label", json=body, timeout=60).status_code
+        return client.label({"annotator": annotator, "pair_id": pid, "answer": "A"}).status_code
 
     threads, codes = [], []
     for annotator in ("u1", "u2", "u3"):

@@ -1,16 +1,31 @@
 // The labelling page: sign in, fetch the next pair, answer with the mouse or the keyboard.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+// The access token comes in the URL's fragment (never sent to the server in the URL); it moves to
+// sessionStorage and the fragment is cleared, so it does not stay in the address bar or the history.
+const hashToken = new URLSearchParams(location.hash.slice(1)).get("token");
+if (hashToken) {
+  sessionStorage.setItem("token", hashToken);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+const token = sessionStorage.getItem("token") || "";
+// The anti-forgery token the server put in this page: only a page it served can send it back.
+const csrf = document.querySelector('meta[name="prefhouse-csrf"]').content;
 let annotator = sessionStorage.getItem("annotator") || "";
 let current = null;
 let busy = false;
 
 async function api(path, options = {}) {
-  const headers = { "Content-Type": "application/json" };
+  const headers = { "X-Prefhouse-CSRF": csrf };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = "Bearer " + token;
-  const resp = await fetch(path, { ...options, headers });
-  const body = await resp.json();
+  const resp = await fetch(path, { ...options, headers, credentials: "same-origin" });
+  let body = {};
+  try {
+    body = await resp.json();
+  } catch {
+    body = { error: resp.statusText || "unreadable reply" };
+  }
   if (!resp.ok) throw new Error(body.error || resp.statusText);
   return body;
 }
@@ -25,6 +40,61 @@ function el(tag, cls, text) {
   if (cls) node.className = cls;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+// Responses and turns are untrusted text. Code and Markdown stay legible and inert: a fenced block
+// (``` or ~~~) becomes <pre><code>, `inline code` a <code>, the rest plain text with its whitespace
+// kept (white-space: pre-wrap); other Markdown shows as typed. Everything goes in through
+// textContent or text nodes, never as HTML, so nothing in it can run.
+const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+
+function inline(text) {
+  const node = el("div", "prose");
+  text.split(/(`[^`\n]+`)/).forEach((part, i) => {
+    if (i % 2 === 1) node.append(el("code", "inline", part.slice(1, -1)));
+    else if (part) node.append(document.createTextNode(part));
+  });
+  return node;
+}
+
+function codeBlock(lines, lang) {
+  const pre = el("pre", "code-block");
+  if (lang) pre.dataset.lang = lang; // shown by the style sheet, not part of the copied text
+  pre.append(el("code", "", lines.join("\n")));
+  return pre;
+}
+
+function renderText(node, text) {
+  node.textContent = "";
+  let prose = [];
+  let code = null;
+  const flush = () => {
+    while (prose.length && !prose[0].trim()) prose.shift(); // blank lines around a code block: its margin
+    while (prose.length && !prose[prose.length - 1].trim()) prose.pop();
+    if (prose.length) node.append(inline(prose.join("\n")));
+    prose = [];
+  };
+  for (const line of String(text ?? "").split("\n")) {
+    if (code) {
+      const close = line.trim();
+      if (close.length >= code.fence.length && close === code.fence[0].repeat(close.length)) {
+        node.append(codeBlock(code.lines, code.lang));
+        code = null;
+      } else {
+        code.lines.push(line);
+      }
+      continue;
+    }
+    const open = FENCE.exec(line);
+    if (open && !(open[1][0] === "`" && open[2].includes("`"))) {
+      flush();
+      code = { fence: open[1], lang: open[2].trim().split(/\s+/)[0].slice(0, 30), lines: [] };
+    } else {
+      prose.push(line);
+    }
+  }
+  flush();
+  if (code) node.append(codeBlock(code.lines, code.lang)); // an unclosed fence runs to the end
 }
 
 function show(view) {
@@ -44,11 +114,13 @@ function render(item) {
   conv.textContent = "";
   for (const turn of item.conversation) {
     const div = el("div", "turn " + turn.role);
-    div.append(el("div", "role", turn.role), el("div", "", turn.content));
+    const content = el("div", "content");
+    renderText(content, turn.content);
+    div.append(el("div", "role", turn.role), content);
     conv.append(div);
   }
-  $("response-a").textContent = item.responses.A;
-  $("response-b").textContent = item.responses.B;
+  renderText($("response-a"), item.responses.A);
+  renderText($("response-b"), item.responses.B);
   renderHint($("hint-a"), item.precheck.A);
   renderHint($("hint-b"), item.precheck.B);
   const attrs = $("attributes");
