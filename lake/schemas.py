@@ -96,12 +96,16 @@ INGEST_BATCHES = pa.schema(
     ]
 )
 
-# First-turn prompts of evaluation benchmarks, for 13-gram decontamination.
+# First-turn prompts of evaluation benchmarks, for 13-gram decontamination: one row per (benchmark, prompt).
 BENCHMARK_PROMPTS = pa.schema(
     [
         pa.field("benchmark", pa.string(), nullable=False),
         pa.field("prompt_id", pa.string(), nullable=False),
         pa.field("prompt", pa.string(), nullable=False),
+        # the benchmark item the prompt was first read in: the row's own id (id, pair_id, question_id, ...),
+        # else its row index in source_file; null for rows written before these columns existed
+        pa.field("item_id", pa.string()),
+        pa.field("item_ids", pa.list_(pa.string())),  # every item of that ingest with this prompt, item_id first
         pa.field("source_file", pa.string(), nullable=False),
         pa.field("source_row", pa.int64(), nullable=False),
         pa.field("ingest_batch_id", pa.string(), nullable=False),

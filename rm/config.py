@@ -179,7 +179,9 @@ class EvalConfig:
 
     run: Path = field(default=Path("runs/rm"), metadata=_h("run folder made by `prefhouse train`"))
     bench: list[Path] = field(default_factory=list, metadata=_h("benchmark file(s) or folder(s)"))
-    format: str = field(default="auto", metadata=_h("benchmark format (auto detects; see docs/rm.md)"))
+    format: str = field(
+        default="auto", metadata=_h("benchmark layout (auto detects from the first row's keys; docs/benchmarks.md)")
+    )
     name: str | None = field(default=None, metadata=_h("benchmark name in rm_eval (default: from the path)"))
     gold: bool = field(default=False, metadata=_h("also measure accuracy on the lake's gold pairs"))
     out_json: Path | None = field(

@@ -13,19 +13,23 @@ Metrics (one ``rm_eval`` row each: run_id, bench, subset, metric, n, value):
 - best-of-N: ``best_of_n_accuracy`` (the top-scored candidate is a correct one) and
   ``accuracy`` over every (correct, incorrect) candidate pair.
 
+Benchmark files are read through the layout registry (:func:`pipelines.ingest.registry.read_bench`,
+the same detection and parsers as ``prefhouse ingest --as-benchmark``; docs/benchmarks.md).
 Results go to the ``rm_eval`` lake table and to a JSON file.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import sys
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rm.benchmarks_formats import BenchItem, read_bench
+from pipelines.ingest.model import Rejected
+from pipelines.ingest.registry import BenchItem, read_bench
 from rm.config import EvalConfig
 from rm.inference import load_run, run_id_of, score_sides
 
@@ -133,7 +137,13 @@ def evaluate(lake: Any, config: EvalConfig) -> dict[str, list[dict[str, Any]]]:
     results: dict[str, list[dict[str, Any]]] = {}
     for path in config.bench:
         name = bench_name(path, config.name)
-        rows = evaluate_items(model, tok, read_bench(path, config.format, config.limit), max_length, config.batch_size)
+        skipped: list[Rejected] = []
+        items = read_bench(path, config.format, config.limit, rejected=skipped)
+        rows = evaluate_items(model, tok, items, max_length, config.batch_size)
+        if skipped:
+            reasons = Counter(r.reason for r in skipped)
+            print(f"prefhouse eval: {name}: {len(skipped)} rows skipped (not parsed: {dict(reasons)}; "
+                  f"first: row {skipped[0].source_row}, {skipped[0].detail})", file=sys.stderr)  # fmt: skip
         out = config.out_json or Path(config.run) / "eval" / f"{name}.json"
         write_results(lake, run_id, name, rows, out)
         results[name] = rows

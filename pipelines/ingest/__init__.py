@@ -4,6 +4,8 @@
   (no lake writes); :data:`FORMATS` lists the readers; :func:`detect_format` guesses one.
 - :func:`ingest_paths` writes files into the lake in one transaction (pairs, sightings,
   quarantine, batch log) and returns an :class:`IngestReport`.
+- :mod:`pipelines.ingest.registry` holds every layout with its detector and parser: the pair
+  formats and the benchmark layouts that ``--as-benchmark`` and ``prefhouse eval`` read.
 """
 
 from pipelines.ingest.formats import FORMATS, detect_format, read_file

@@ -120,6 +120,24 @@ def user_prompt(*parts: Any) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
+def normal_conversation(
+    row_index: int, row: Any, conversation: Sequence[Mapping[str, Any]]
+) -> list[dict[str, str]] | Rejected:
+    """The turns normalised (roles and text as :mod:`lake.ids` does), ending with a non-empty user turn."""
+    try:
+        conv = [
+            {"role": normalize_role(str(t["role"])), "content": normalize_text(as_text(t["content"]) or "")}
+            for t in conversation
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return reject(row_index, "bad_conversation", f"conversation turn is malformed: {exc}", row)
+    if not conv or conv[-1]["role"] == "assistant":
+        return reject(row_index, "bad_conversation", "conversation must end with a user (or system) turn", row)
+    if not conv[-1]["content"]:
+        return reject(row_index, "bad_conversation", "the last user turn is empty", row)
+    return conv
+
+
 def make_pair(
     row_index: int,
     row: Any,
@@ -140,17 +158,9 @@ def make_pair(
         if value is None:
             return reject(row_index, "missing_field", f"{which} response is missing", row)
         return reject(row_index, "unparseable", f"{which} response is a {type(value).__name__}, not text", row)
-    try:
-        conv = [
-            {"role": normalize_role(str(t["role"])), "content": normalize_text(as_text(t["content"]) or "")}
-            for t in conversation
-        ]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return reject(row_index, "bad_conversation", f"conversation turn is malformed: {exc}", row)
-    if not conv or conv[-1]["role"] == "assistant":
-        return reject(row_index, "bad_conversation", "conversation must end with a user (or system) turn", row)
-    if not conv[-1]["content"]:
-        return reject(row_index, "bad_conversation", "the last user turn is empty", row)
+    conv = normal_conversation(row_index, row, conversation)
+    if isinstance(conv, Rejected):
+        return conv
     chosen_n, rejected_n = normalize_text(chosen_t), normalize_text(rejected_t)
     if not chosen_n or not rejected_n:
         which = "chosen" if not chosen_n else "rejected"

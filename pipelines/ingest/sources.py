@@ -25,7 +25,7 @@ import mmap
 import os
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -142,6 +142,25 @@ def suffix(path: Path) -> str:
     if name.endswith(".gz"):
         name = name[:-3]
     return Path(name).suffix
+
+
+EXTENSIONS = (".jsonl", ".json", ".csv", ".parquet")  # and each of them .gz
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders expand to the supported files inside them (sorted)."""
+    paths = list(paths)
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and suffix(f) in EXTENSIONS))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    if not out:
+        raise ValueError(f"no input files found in {[str(p) for p in paths]}")
+    return out
 
 
 def line_blocks(fh: IO[bytes], size: int) -> Iterator[bytes]:

@@ -11,6 +11,12 @@ A crash or kill anywhere leaves the lake at its previous committed version.
 Re-running on the same file adds nothing: a known pair is a duplicate, a known
 (pair, file, row) sighting and a known (file, row, reason) quarantine entry are skipped.
 
+``as_benchmark=True`` reads the files through the layout registry
+(:func:`pipelines.ingest.registry.iter_items`: every pair format and every benchmark layout,
+RM-Bench, RMB, RewardBench 2, PPE, ...) and writes one ``benchmark_prompts`` row per new
+(benchmark, first user turn), with the id of the first item it came from (``item_id``) and
+of every item of this ingest that has it (``item_ids``).
+
 A file that is truncated, corrupt or empty does not stop the run: its rows read before the
 fault are kept, the fault is one quarantine row of that file (reason ``truncated`` /
 ``corrupt_file`` / ``empty_file``, at the row where reading stopped, the byte in its detail)
@@ -43,7 +49,8 @@ from pipelines.ingest.formats import detect_format, read_file
 from pipelines.ingest.hashing import conversation_key, ids_for
 from pipelines.ingest.known import KnownIds
 from pipelines.ingest.model import FILE_FAULTS, FileFault, RawPair, Rejected
-from pipelines.ingest.sources import BLOCK_BYTES, probe, suffix
+from pipelines.ingest.registry import BenchItem, detect_layout, iter_items
+from pipelines.ingest.sources import BLOCK_BYTES, expand_paths, probe, suffix
 
 BATCH_ROWS = 8192
 # processes for the fast path on big files (PREFHOUSE_INGEST_WORKERS=1: all in this process, with
@@ -54,7 +61,6 @@ WORKERS = int(os.environ.get("PREFHOUSE_INGEST_WORKERS", 1 if _CORES <= 2 else m
 POOL_MIN_BLOCKS = 32  # a spawned worker costs about a second of start-up: only worth it on big files
 SIGHTING_COLUMNS = tuple(PAIR_SOURCES.names)
 QUARANTINE_COLUMNS = tuple(QUARANTINE.names)
-EXTENSIONS = (".jsonl", ".json", ".csv", ".parquet")
 SPOOL_ROWS = 1 << 18  # sightings / quarantine rows held in memory before they go to data files
 
 
@@ -113,21 +119,6 @@ class IngestReport:
     faults: list[dict[str, Any]] = field(default_factory=list)
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders expand to the supported files inside them (sorted)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and suffix(f) in EXTENSIONS))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise FileNotFoundError(f"{p}: no such file or folder")
-    if not out:
-        raise ValueError(f"no input files found in {[str(p) for p in paths]}")
-    return out
-
-
 UNDETECTED = "undetected"  # the format of a file whose fault came before its format could be read
 
 
@@ -173,7 +164,7 @@ class _Run:
             self.known = _keys_all(lake, "pairs", "pair_id", None)
         self.sightings = _Spool(txn, "pair_sources", PAIR_SOURCES)
         self.quarantine = _Spool(txn, "quarantine", QUARANTINE)
-        self.benchmark: list[pa.Table] = []
+        self.bench_rows: dict[str, dict[str, Any]] = {}  # prompt_id -> its new benchmark_prompts row
         self._entries: dict[str, dict[str, Any]] = {}  # resolved name -> its entry of report.files
 
     def plan(self) -> Iterator[tuple[Path, str, str, str, Rejected | None]]:
@@ -189,7 +180,7 @@ class _Run:
                 fmt = UNDETECTED
             elif fmt == "auto":
                 try:
-                    fmt = detect_format(path)
+                    fmt = _detect(path, self.as_benchmark)
                 except FileFault as exc:
                     fmt, fault = UNDETECTED, exc.rejected()
             source = self.source or default_source(path, fmt)
@@ -200,8 +191,11 @@ class _Run:
 
     def _stream(
         self, path: Path, fmt: str, fault: Rejected | None, fast: bool
-    ) -> Iterator[RawPair | Rejected | FlatBlock]:
-        """Everything one file yields, its fault row last if it has one (an empty file: ``empty_file``)."""
+    ) -> Iterator[RawPair | BenchItem | Rejected | FlatBlock]:
+        """Everything one file yields, its fault row last if it has one (an empty file: ``empty_file``).
+
+        Benchmark items (``as_benchmark``) come from the layout registry, pairs from ``read_file``.
+        """
         if fault is not None:
             yield fault
             return
@@ -209,6 +203,8 @@ class _Run:
             origin = self.options.get("label_origin")
             big = path.stat().st_size > POOL_MIN_BLOCKS * BLOCK_BYTES
             stream = read_flat_fast(path, "unknown" if origin is None else origin, workers=WORKERS if big else 1)
+        elif self.as_benchmark:
+            stream = iter_items(path, fmt, **self.options)
         else:
             stream = read_file(path, fmt, **self.options)
         n_rows = 0  # every row yields one item (a block: its rows), so this is the next row index
@@ -222,12 +218,12 @@ class _Run:
         if n_rows == 0:  # the file had bytes, but no rows (a CSV header alone, [], a Parquet of 0 rows)
             yield FileFault("empty_file", "the file holds no rows").rejected(0)
 
-    def items(self) -> Iterator[tuple[Path, str, str, RawPair | Rejected]]:
+    def items(self) -> Iterator[tuple[Path, str, str, RawPair | BenchItem | Rejected]]:
         for path, fname, source, fmt, fault in self.plan():
             for item in self._stream(path, fmt, fault, fast=False):
                 yield path, fname, source, item  # type: ignore[misc]  # fast=False: never a FlatBlock
 
-    def pair_items(self) -> Iterator[tuple[str, str, RawPair | Rejected | FlatBlock]]:
+    def pair_items(self) -> Iterator[tuple[str, str, RawPair | BenchItem | Rejected | FlatBlock]]:
         """Like :meth:`items`, but flat JSONL goes through the column-wise fast path."""
         for path, fname, source, fmt, fault in self.plan():
             for item in self._stream(path, fmt, fault, fast=self.fast):
@@ -254,6 +250,7 @@ class _Run:
                 self._quarantine(quar, fname, source, item)
             else:
                 self.report.n_read += 1
+                assert isinstance(item, RawPair)  # benchmark items go through _write_benchmark
                 self._pair(cols, sight, fname, source, item)
             if len(cols) >= BATCH_ROWS:
                 yield pairs_batch(cols, self.batch_id, self.now)
@@ -309,9 +306,6 @@ class _Run:
 
     def _pair(self, cols: Columns, sight: Columns, fname: str, source: str, p: RawPair) -> None:
         conv_key = conversation_key(p.conversation)
-        if self.as_benchmark:
-            self._benchmark(cols, fname, source, p)
-            return
         pid, prompt_id, pairset_id = ids_for(conv_key, p.chosen, p.rejected)
         is_new = pid not in self.known
         details = None if p.label_details is None else _dumps(p.label_details)
@@ -327,15 +321,28 @@ class _Run:
             self.known_sightings.add((pid, fname, p.source_row))
             sight.add(pid, source, fname, p.source_row, is_new, details, self.batch_id, self.now)
 
-    def _benchmark(self, cols: Columns, fname: str, source: str, p: RawPair) -> None:
-        first = next((t["content"] for t in p.conversation if t["role"] == "user"), p.conversation[0]["content"])
+    def _benchmark(self, fname: str, source: str, item: BenchItem) -> None:
+        """A new (benchmark, first user turn) becomes a row; a prompt met again in this ingest adds its item id."""
+        first = item.first_prompt
         _pid, prompt_id, _ = ids_for(conversation_key([{"role": "user", "content": first}]), "", "")
         if prompt_id in self.known:
             self.report.n_duplicate += 1
+            row = self.bench_rows.get(prompt_id)
+            if row is not None:  # first met in this ingest (not in an earlier one)
+                row["item_ids"].append(item.item_id)
             return
         self.known.add(prompt_id)
         self.report.n_accepted += 1
-        cols.add(source, prompt_id, first, fname, p.source_row, self.batch_id, self.now)
+        self.bench_rows[prompt_id] = {
+            "benchmark": source, "prompt_id": prompt_id, "prompt": first, "item_id": item.item_id,
+            "item_ids": [item.item_id], "source_file": fname, "source_row": item.source_row,
+            "ingest_batch_id": self.batch_id, "ingested_at": self.now,
+        }  # fmt: skip
+
+
+def _detect(path: Path, as_benchmark: bool) -> str:
+    """A file's format: any registry layout for a benchmark ingest, a pair format otherwise."""
+    return detect_layout(path).name if as_benchmark else detect_format(path)
 
 
 def _keys_all(lake: Lake, table: str, column: str, benchmark: str | None) -> KnownIds:
@@ -384,7 +391,7 @@ def ingest_paths(
         fmt = format
         if fmt == "auto":
             try:
-                fmt = UNDETECTED if probe(files[0]) is not None else detect_format(files[0])
+                fmt = UNDETECTED if probe(files[0]) is not None else _detect(files[0], True)
             except FileFault:  # recorded for the file when it is read
                 fmt = UNDETECTED
         source = default_source(files[0], fmt)
@@ -412,13 +419,6 @@ def ingest_paths(
     return rep
 
 
-def _append_if_rows(txn: Any, table: str, parts: list[pa.Table], schema: pa.Schema) -> int:
-    parts = [t for t in parts if t.num_rows]
-    if parts:
-        txn.append(table, pa.concat_tables(parts).cast(schema))
-    return sum(t.num_rows for t in parts)
-
-
 def _write_pairs(txn: Any, run: _Run) -> None:
     batches = run.pair_batches()
     first = next(batches, None)  # nothing new: no pairs version at all
@@ -443,18 +443,33 @@ def _write_pairs(txn: Any, run: _Run) -> None:
 
 
 def _write_benchmark(txn: Any, run: _Run) -> None:
-    rows = [small_table(c, BENCHMARK_PROMPTS) for c in _benchmark_columns(run)]
-    _append_if_rows(txn, "benchmark_prompts", rows, BENCHMARK_PROMPTS)
-    run.report.n_new_quarantine = run.quarantine.commit()
-
-
-def _benchmark_columns(run: _Run) -> Iterator[Columns]:
-    cols, quar = Columns(tuple(BENCHMARK_PROMPTS.names)), Columns(QUARANTINE_COLUMNS)
+    quar = Columns(QUARANTINE_COLUMNS)
     for _path, fname, source, item in run.items():
         run.report.n_read += 1
         if isinstance(item, Rejected):
             run._quarantine(quar, fname, source, item)
         else:
-            run._benchmark(cols, fname, source, item)
+            assert isinstance(item, BenchItem)
+            run._benchmark(fname, source, item)
     run.quarantine.add(small_table(quar, QUARANTINE))
-    yield cols
+    new = pa.Table.from_pylist(list(run.bench_rows.values()), schema=BENCHMARK_PROMPTS)
+    if new.num_rows:
+        old = _without_item_columns(run.lake)
+        if old is None:
+            txn.append("benchmark_prompts", new)
+        else:  # written before benchmark_prompts had its item columns: rewrite it with them (null for the old rows)
+            txn.overwrite("benchmark_prompts", pa.concat_tables([old, new]))
+    run.report.n_new_quarantine = run.quarantine.commit()
+
+
+def _without_item_columns(lake: Lake) -> pa.Table | None:
+    """The rows of a ``benchmark_prompts`` that lacks columns of the schema, given them as nulls; else None."""
+    if not lake.exists("benchmark_prompts"):
+        return None
+    ds = lake.dataset("benchmark_prompts")
+    if set(BENCHMARK_PROMPTS.names) <= set(ds.schema.names):
+        return None
+    old = ds.to_table()
+    columns = [old.column(f.name) if f.name in old.column_names else pa.nulls(old.num_rows, f.type)
+               for f in BENCHMARK_PROMPTS]  # fmt: skip
+    return pa.Table.from_arrays(columns, schema=BENCHMARK_PROMPTS)

@@ -49,9 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "eval", help="evaluate a run on benchmark files (pairwise, RM-Bench, best-of-N, bias probes)",
-        description="Accuracy per category for benchmark files (RewardBench style, LLMBar, JudgeBench, RMB pairwise "
-        "and best-of-N, RM-Bench, best-of-N sets), length-bias probes, and --gold accuracy; rows go to rm_eval "
-        "and a JSON file. Example: prefhouse eval --run runs/r1 --bench data/llmbar",
+        description="Accuracy per category for benchmark files in any layout of the benchmark registry "
+        "(RewardBench v1 and 2, RM-Bench, JudgeBench, RMB pairwise and best-of-N, PPE preference and correctness, "
+        "LLMBar, EvalBiasBench, best-of-N sets, ingest's pair formats; docs/benchmarks.md), length-bias probes, "
+        "and --gold accuracy; rows go to rm_eval and a JSON file. Example: prefhouse eval --run runs/r1 --bench "
+        "data/llmbar",
     )  # fmt: skip
     add_config_args(p, EvalConfig)
     p.set_defaults(func=_eval)

@@ -1,16 +1,20 @@
-"""Every benchmark format parses: LLMBar from the repo's data, the others from small files in their real layout."""
+"""What eval scores of a benchmark file: LLMBar from the repo's data, the other layouts from tests/bench_layouts.
+
+Detection and parsing of every layout are tested in tests/ingest/test_registry.py; here, the
+eval view of them (:func:`read_bench`): ties left out, bad rows skipped and counted, categories.
+"""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
+from rm.benchmarks_formats import read_bench
 
-from rm.benchmarks_formats import read_bench, write_jsonl
-
-DATA = Path(__file__).resolve().parents[2] / "data"
-MSG = [{"role": "user", "content": "what is 2+2?", "language": "English"}]
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "data"
+LAYOUT_FILES = REPO / "tests" / "bench_layouts"
 
 
 def test_llmbar_from_the_sample_data():
@@ -21,47 +25,36 @@ def test_llmbar_from_the_sample_data():
     assert first.kind == "pair" and first.conversation[0]["content"].startswith("Summarize the following content.")
 
 
-def test_rewardbench_style(tmp_path):
-    rows = [{"prompt": "hi", "chosen": "hello!", "rejected": "go away", "subset": "alpacaeval-easy", "id": 1},
-            {"prompt": "2+2?", "chosen": "4", "rejected": "5", "subset": "math-prm", "id": 2}]  # fmt: skip
-    items = list(read_bench(write_jsonl(tmp_path / "rb.jsonl", rows)))
-    assert [(i.category, i.responses) for i in items] == [("alpacaeval-easy", ["hello!", "go away"]),
-                                                          ("math-prm", ["4", "5"])]  # fmt: skip
+def test_evalbiasbench_from_the_sample_data():
+    items = list(read_bench(DATA / "evalbiasbench" / "biasbench.json"))
+    data = json.loads((DATA / "evalbiasbench" / "biasbench.json").read_text())
+    assert Counter(i.category for i in items) == {bias: len(rows) for bias, rows in data.items()}
+    assert all(i.kind == "pair" for i in items)
 
 
-def test_judgebench_style_orders_by_label(tmp_path):
-    rows = [{"pair_id": "a", "question": "q1", "response_A": "ra", "response_B": "rb", "label": "B>A",
-             "source": "mmlu-pro-math"}]  # fmt: skip
-    (item,) = read_bench(write_jsonl(tmp_path / "jb.jsonl", rows))
-    assert item.responses == ["rb", "ra"] and item.category == "mmlu-pro-math"
+def test_a_folder_of_every_layout_reads_as_items_eval_can_judge():
+    items = list(read_bench(LAYOUT_FILES))
+    kinds = Counter(i.layout for i in items)
+    assert kinds["ppe-preference"] == 2  # its tie is a benchmark prompt, but not scored
+    assert {i.kind for i in items} == {"pair", "rmbench", "bon"}
+    assert {i.layout: i.category for i in items if i.layout in ("flat", "trl", "hh-rlhf")} == {
+        "flat": "bench_layouts", "trl": "bench_layouts", "hh-rlhf": "bench_layouts",
+    }  # fmt: skip  # no category of their own: the folder's name
 
 
-def test_rmb_pairwise_and_best_of_n(tmp_path):
-    pair = {"pair_uid": "p1", "category_path": "Pairwise_set/Helpfulness/Code/Debug", "conversation_input": MSG,
-            "chosen": {"llm_name": "m1", "answer": "4"}, "reject": {"llm_name": "m2", "answer": "5"}}  # fmt: skip
-    (item,) = read_bench(write_jsonl(tmp_path / "rmb_pair.json", [pair]))
-    assert (item.kind, item.responses, item.category) == ("pair", ["4", "5"], "Helpfulness/Code")
-    bon = {"bon_uid": "b1", "category_path": "BoN_set/Harmlessness/S1", "conversation_input": MSG,
-           "bon_best": {"llm_name": "m1", "answer": "4"},
-           "loser_list": [{"llm_name": "m2", "answer": "5"}, {"llm_name": "m3", "answer": "22"}]}  # fmt: skip
-    (item,) = read_bench(write_jsonl(tmp_path / "rmb_bon.jsonl", [bon]))
-    assert (item.kind, item.responses, item.correct) == ("bon", ["4", "5", "22"], [True, False, False])
+def test_rows_that_do_not_parse_are_skipped_and_counted(tmp_path):
+    rows = [{"id": 1, "prompt": "2+2?", "domain": "math", "chosen": ["4", "It is 4.", "**4**"],
+             "rejected": ["5", "It is 5.", "**5**"]},
+            {"id": 2, "prompt": "2+3?", "domain": "math", "chosen": ["5", "5."],
+             "rejected": ["6", "6.", "**6**"]}]  # fmt: skip
+    path = tmp_path / "total_dataset.json"
+    path.write_text(json.dumps(rows))
+    skipped: list = []
+    (item,) = read_bench(path, rejected=skipped)
+    assert (item.kind, item.category, item.item_id, len(item.responses)) == ("rmbench", "math", "1", 6)
+    assert [(r.source_row, r.reason) for r in skipped] == [(1, "unparseable")]
+    assert "3 chosen and 3 rejected" in skipped[0].detail
 
 
-def test_rm_bench_rows(tmp_path):
-    row = {"id": 1, "prompt": "2+2?", "domain": "math", "chosen": ["4", "It is 4.", "**4**"],
-           "rejected": ["5", "It is 5.", "**5**"]}  # fmt: skip
-    (item,) = read_bench(write_jsonl(tmp_path / "total_dataset.json", [row]))
-    assert (item.kind, item.category, len(item.responses)) == ("rmbench", "math", 6)
-    bad = dict(row, chosen=["4", "4."])
-    with pytest.raises(ValueError, match="3 chosen and 3 rejected"):
-        list(read_bench(write_jsonl(tmp_path / "bad.jsonl", [bad])))
-
-
-def test_best_of_n_sets(tmp_path):
-    rows = [{"prompt": "2+2?", "candidates": ["5", "4", "3"], "correct": [False, True, False], "category": "math"}]
-    (item,) = read_bench(write_jsonl(tmp_path / "bon.jsonl", rows))
-    assert item.correct == [False, True, False]
-    ppe = [{"prompt": "2+2?", "response_1": "4", "response_2": "5", "scores": [True, False]}]
-    (item,) = read_bench(write_jsonl(tmp_path / "ppe.jsonl", ppe))
-    assert (item.kind, item.responses, item.correct) == ("bon", ["4", "5"], [True, False])
+def test_limit_counts_items_per_file():
+    assert len(list(read_bench(DATA / "llmbar" / "LLMBar", limit=3))) == 15  # 5 files

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from rm.evaluate import _bon, _pair, _rmbench, _Tally
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _rows(t):
@@ -64,3 +67,46 @@ def test_eval_writes_rm_eval_rows_and_json(trained, tmp_path):
     assert ("mini", "s", "accuracy") in got and all(r["run_id"] == "sep" for r in table)
     saved = json.loads((result.run_dir / "eval" / "mini.json").read_text())
     assert saved["bench"] == "mini" and saved["results"]
+
+
+# every file of tests/bench_layouts (one per layout): the rm_eval metrics it gets, with their n on subset "all"
+LAYOUT_METRICS = {
+    "rewardbench": {"accuracy": 3},
+    "rewardbench_v2": {"best_of_n_accuracy": 2, "accuracy": 7},  # (correct, incorrect) pairs: 1x3 + 2x2
+    "rm_bench": {"accuracy_easy": 6, "accuracy_normal": 6, "accuracy_hard": 6, "accuracy": 18},
+    "judgebench": {"accuracy": 2},
+    "rmb_pairwise": {"accuracy": 2},
+    "rmb_bon": {"best_of_n_accuracy": 2, "accuracy": 3},
+    "ppe_preference": {"accuracy": 2},  # its tie is not scored
+    "ppe_correctness": {"best_of_n_accuracy": 2, "accuracy": 5},
+    "Natural": {"accuracy": 2},  # llmbar/Natural/dataset.json
+    "evalbiasbench": {"accuracy": 3},
+    "bon_sets": {"best_of_n_accuracy": 2, "accuracy": 3},
+    "flat": {"accuracy": 2},
+    "trl": {"accuracy": 2},
+    "hh_rlhf": {"accuracy": 2},
+}
+SCORED = ("accuracy", "best_of_n_accuracy", "accuracy_easy", "accuracy_normal", "accuracy_hard")
+
+
+def test_ingest_as_benchmark_and_eval_accept_the_same_files(trained, lake, capsys):
+    """The CLI: the files ingest --as-benchmark reads, eval scores (a fresh lake: rm_eval of its own)."""
+    from pipelines.ingest.registry import bench_files
+    from prefhouse.cli import main
+
+    _, result, _ = trained
+    files = [str(f) for f in bench_files(REPO / "tests" / "bench_layouts")]
+    assert len(files) == len(LAYOUT_METRICS)
+    assert main(["--lake", str(lake.root), "ingest", "--as-benchmark", "--source", "layouts", *files]) == 0
+    prompts = lake.dataset("benchmark_prompts").to_table().to_pylist()
+    assert {r["benchmark"] for r in prompts} == {"layouts"} and all(r["item_id"] for r in prompts)
+    capsys.readouterr()
+    assert main(["--lake", str(lake.root), "eval", "--run", str(result.run_dir), "--bench", *files]) == 0
+    assert "skipped" not in capsys.readouterr().err
+    table = lake.dataset("rm_eval").to_table().to_pylist()
+    got = {b: {r["metric"]: r["n"] for r in table if r["bench"] == b and r["subset"] == "all" and r["metric"] in SCORED}
+           for b in {r["bench"] for r in table}}  # fmt: skip
+    assert got == LAYOUT_METRICS
+    assert all(0.0 <= r["value"] <= 1.0 for r in table)
+    rm_bench = {(r["subset"], r["metric"]) for r in table if r["bench"] == "rm_bench"}
+    assert {("chat", "accuracy_hard"), ("math", "accuracy_easy")} <= rm_bench  # per domain
