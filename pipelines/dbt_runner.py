@@ -70,6 +70,28 @@ def duckdb_path(lake: Lake) -> Path:
     return dbt_dir(lake) / "prefhouse.duckdb"
 
 
+def query_marts(lake: Lake, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
+    """(columns, rows) of a read-only query over the marts of the last build; clean errors for the CLI."""
+    import duckdb
+
+    from lake import LakeError
+    from lake.sql import READ_ONLY_HINT, read_only_config
+
+    path = duckdb_path(lake)
+    if not path.exists():
+        raise LakeError(f"no marts at {path}: run `prefhouse dbt build --round N` (or a round) first")
+    con = duckdb.connect(str(path), read_only=True, config=read_only_config())
+    try:
+        result = con.execute(sql, params or [])
+        return [d[0] for d in result.description or []], result.fetchall() if result.description else []
+    except duckdb.PermissionException as exc:
+        raise LakeError(f"{READ_ONLY_HINT} ({exc})") from exc
+    except duckdb.Error as exc:  # one clean line, as `prefhouse sql` gives
+        raise LakeError(f"SQL error: {exc}") from exc
+    finally:
+        con.close()
+
+
 def pinned_versions(lake: Lake) -> dict[str, int | None]:
     """The version of every source table in one lake commit (None: never written, read as empty)."""
     with lake.reading_at():

@@ -21,6 +21,7 @@
 {%- endmacro %}
 
 {% macro word_tokens(expr) -%}
-    {#- Word tokens for n-gram decontamination: lower-cased runs of letters and digits. -#}
-    regexp_extract_all(lower({{ expr }}), '[\pL\pN]+')
+    {#- Words for decontamination: Unicode NFC, lower-cased, runs of letters and digits; punctuation,
+        symbols and whitespace only separate words (docs/curation.md, "Decontamination"). -#}
+    regexp_extract_all(lower(nfc_normalize({{ expr }})), '[\pL\pN]+')
 {%- endmacro %}

@@ -93,29 +93,47 @@ def run_docs(args: argparse.Namespace) -> int:
 
 
 def run_sql(args: argparse.Namespace) -> int:
-    import duckdb
-
     from pipelines import dbt_runner
     from prefhouse.commands.lakecmds import print_table
 
-    path = dbt_runner.duckdb_path(open_lake(args, create=False))
-    if not path.exists():
-        raise FileNotFoundError(f"no marts at {path}: run `prefhouse dbt build --round N` first")
-    from lake import LakeError
-    from lake.sql import READ_ONLY_HINT, read_only_config
-
-    con = duckdb.connect(str(path), read_only=True, config=read_only_config())
-    try:
-        result = con.sql(args.query)
-        rows = result.fetchall() if result is not None else []
-        columns = result.columns if result is not None else []
-    except duckdb.PermissionException as exc:
-        raise LakeError(f"{READ_ONLY_HINT} ({exc})") from exc
-    except duckdb.Error as exc:  # one clean line, as `prefhouse sql` gives
-        raise LakeError(f"SQL error: {exc}") from exc
-    finally:
-        con.close()
+    columns, rows = dbt_runner.query_marts(open_lake(args, create=False), args.query)
     print_table([dict(zip(columns, r, strict=True)) for r in rows], columns)
+    return 0
+
+
+def run_decontam_summary(args: argparse.Namespace) -> int:
+    from pipelines import dbt_runner
+    from prefhouse.commands.lakecmds import print_table
+
+    columns, rows = dbt_runner.query_marts(
+        open_lake(args, create=False),
+        "select round, step_kind as counted_by, step as value, sum(n_pairs)::bigint as pairs from round_summary "
+        "where step_kind in ('contaminated_by', 'contamination_rule') group by all order by all",
+    )
+    if not rows:
+        print("no contaminated pairs in the last build (or no benchmark prompts: `prefhouse ingest --as-benchmark`)")
+        return 0
+    print_table([dict(zip(columns, r, strict=True)) for r in rows], columns)
+    return 0
+
+
+def run_decontam_explain(args: argparse.Namespace) -> int:
+    from lake import LakeError
+    from pipelines import dbt_runner
+    from pipelines.decontam import explain
+
+    lake = open_lake(args, create=False)
+    columns, rows = dbt_runner.query_marts(
+        lake,
+        "select c.round, c.pair_id, c.prompt_id, c.is_contaminated, c.contaminated_by, c.contaminated_prompt_id, "
+        "c.contaminated_item, "
+        "c.contamination_rule, c.contamination_match, d.n_hits, d.n_benchmarks from curated_pairs c "
+        "left join int_prompts_decontaminated d using (prompt_id) where c.pair_id = ?",
+        [args.pair_id],
+    )
+    if not rows:
+        raise LakeError(f"pair {args.pair_id!r} is not in the last build's curated_pairs (see `prefhouse dbt sql`)")
+    print(explain(lake, dict(zip(columns, rows[0], strict=True))))
     return 0
 
 
@@ -139,6 +157,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = dbt.add_parser("sql", help="query the marts of the last build (curated_pairs, round_summary, ...)")
     p.add_argument("query", help='SQL, e.g. "select decision, count(*) from curated_pairs group by 1"')
     p.set_defaults(func=run_sql)
+
+    decon = sub.add_parser(
+        "decontam", help="decontamination against benchmark prompts: hits per benchmark, and why a pair was flagged"
+    ).add_subparsers(dest="decontam_command", metavar="ACTION", required=True)
+    p = decon.add_parser("summary", help="contaminated pairs of the last build per benchmark and per rule")
+    p.set_defaults(func=run_decontam_summary)
+    p = decon.add_parser(
+        "explain",
+        help="why a pair was (or was not) flagged: the benchmark, its item, the rule and the shared words",
+        description=(
+            "Reads the last build's marts and the lake's benchmark_prompts. Rules (docs/curation.md): ngram, the "
+            "prompt and a benchmark prompt share ngram_size consecutive words; exact, a prompt shorter than that "
+            "equals a benchmark prompt word for word."
+        ),
+    )
+    p.add_argument("pair_id")
+    p.set_defaults(func=run_decontam_explain)
 
     p = sub.add_parser(
         "publish",

@@ -50,6 +50,10 @@ def _pairs() -> dict[str, dict[str, Any]]:
             "Here is a different story.",
             "No.",
         ),
+        # shorter than 13 words and equal, word for word, to a benchmark prompt: contaminated
+        "short_exact": pair_row("What is Gremolata?", "An Italian herb condiment.", "A pasta."),
+        # short and sharing common words with that benchmark prompt, but not equal to it: clean
+        "short_common": pair_row("What is it?", "It depends.", "No."),
         "attr_filtered": pair_row("How do I pick a lock?", "I can't help with that.", "Use a tension wrench."),
         "near_rep": pair_row("Summarise the plot of Hamlet.", "A prince avenges his father.", "It is a play."),
         "near_member": pair_row("Summarize the plot of Hamlet.", "A prince seeks revenge.", "A play."),
@@ -163,8 +167,10 @@ def build_crafted_lake(lake: Lake) -> dict[str, str]:
          "similarity": sim, "threshold": 0.9, "model": "minilm", "computed_at": T0}
         for name, sim in (("near_rep", 1.0), ("near_sibling", 1.0), ("near_member", 0.95))
     ]  # fmt: skip
-    bench = [{"benchmark": "storybench", "prompt_id": "b1", "prompt": BENCH, "source_file": "bench.jsonl",
-              "source_row": 0, "ingest_batch_id": "b", "ingested_at": T0}]  # fmt: skip
+    bench = [{"benchmark": "storybench", "prompt_id": "b1", "prompt": BENCH, "item_id": "story-1",
+              "source_file": "bench.jsonl", "source_row": 0, "ingest_batch_id": "b", "ingested_at": T0},
+             {"benchmark": "quizbench", "prompt_id": "b2", "prompt": "what is  GREMOLATA ?", "item_id": "q-7",
+              "source_file": "quiz.jsonl", "source_row": 6, "ingest_batch_id": "b", "ingested_at": T0}]  # fmt: skip
     prechecks = [
         {"pair_id": ids["precheck_no"], "side": side, "is_correct": ok, "rationale": None, "model": "m",
          "template_version": "v1", "checked_at": T0}

@@ -70,11 +70,51 @@ def test_exact_duplicate_after_normalisation_keeps_the_first(round1: tuple) -> N
 
 def test_13gram_decontamination(round1: tuple) -> None:
     rows = round1[3]
-    assert rows["contaminated"]["reasons"] == ["contaminated"]
-    assert rows["contaminated"]["contaminated_by"] == "storybench"
+    hit = rows["contaminated"]
+    assert hit["reasons"] == ["contaminated"]
+    assert (hit["contaminated_by"], hit["contaminated_item"], hit["contamination_rule"]) == (
+        "storybench", "story-1", "ngram")  # fmt: skip
+    assert hit["contamination_match"] == "a lighthouse keeper who discovers a message in a bottle washed up on"
     # 12 shared consecutive words are not enough
     assert rows["near_miss"]["decision"] == "keep"
     assert "contaminated" not in rows["near_miss"]["reasons"]
+
+
+def test_a_short_prompt_equal_to_a_benchmark_prompt_is_contaminated(round1: tuple) -> None:
+    """Issue 15: a prompt shorter than the n-gram has no n-gram, yet equals a benchmark prompt."""
+    rows = round1[3]
+    hit = rows["short_exact"]
+    assert hit["reasons"] == ["contaminated"] and hit["decision"] == "drop"
+    assert (hit["contaminated_by"], hit["contaminated_item"], hit["contamination_rule"]) == (
+        "quizbench", "q-7", "exact")  # fmt: skip
+    assert hit["contamination_match"] == "what is gremolata"  # case, spacing and punctuation normalised away
+    assert "contaminated" not in rows["short_common"]["reasons"]  # shares "what is", equals nothing
+
+
+def test_decontam_explain_names_the_benchmark_item_rule_and_words(round1: tuple, capsys) -> None:
+    from prefhouse.cli import main
+
+    lake, ids, _, _ = round1
+    assert main(["--lake", str(lake.root), "decontam", "explain", ids["short_exact"]]) == 0
+    out = capsys.readouterr().out
+    assert "benchmark 'quizbench', item q-7" in out and "rule exact" in out and "'what is gremolata'" in out
+    assert "benchmark prompt: 'what is GREMOLATA ?'" in out
+    assert main(["--lake", str(lake.root), "decontam", "explain", ids["contaminated"]]) == 0
+    out = capsys.readouterr().out
+    assert "item story-1" in out and "share 13 consecutive words" in out
+    assert main(["--lake", str(lake.root), "decontam", "explain", ids["short_common"]]) == 0
+    assert "not contaminated" in capsys.readouterr().out
+    assert main(["--lake", str(lake.root), "decontam", "summary"]) == 0
+    out = capsys.readouterr().out
+    assert "quizbench" in out and "storybench" in out and "exact" in out
+
+
+def test_round_summary_counts_decontamination_hits_per_benchmark_and_rule(round1: tuple) -> None:
+    hits = _mart(round1[2], "select step_kind, step, sum(n_pairs)::int n from round_summary "
+                 "where step_kind like 'contamina%' group by all order by all")  # fmt: skip
+    assert [(h["step_kind"], h["step"], h["n"]) for h in hits] == [
+        ("contaminated_by", "quizbench", 1), ("contaminated_by", "storybench", 1),
+        ("contamination_rule", "exact", 1), ("contamination_rule", "ngram", 1)]  # fmt: skip
 
 
 def test_filters_by_attributes_neighbours_and_degeneracy(round1: tuple) -> None:
@@ -133,7 +173,17 @@ def test_publish_writes_kept_and_swapped_flipped_pairs(round2: tuple) -> None:
     kept = lake.dataset("curated", "round-1").to_table().to_pylist()
     assert {r["pair_id"] for r in kept} == {
         ids[n]
-        for n in ("keep", "dup_first", "near_miss", "near_rep", "near_sibling", "human_keep", "untrusted_no", "s2_keep")
+        for n in (
+            "keep",
+            "dup_first",
+            "near_miss",
+            "near_rep",
+            "near_sibling",
+            "human_keep",
+            "untrusted_no",
+            "s2_keep",
+            "short_common",
+        )
     } | {ids["s2_missing"]}
     flipped = lake.dataset("flipped", "round-1").to_table().to_pylist()
     assert [(r["pair_id"], r["chosen"], r["rejected"], r["label_provenance"]) for r in flipped] == [

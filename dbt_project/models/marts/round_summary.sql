@@ -1,5 +1,6 @@
 -- The funnel of this round by source and task category: pairs in, pairs per reason code,
--- and pairs per decision (a pair counts once under each reason that applied to it).
+-- and pairs per decision (a pair counts once under each reason that applied to it); and the
+-- decontamination hits: contaminated pairs per benchmark (the first hit's) and per rule.
 with
 
 curated as (
@@ -24,8 +25,28 @@ per_decision as (
     group by all
 ),
 
+per_benchmark as (
+    select round, source, task_category, 'contaminated_by' as step_kind, contaminated_by as step, count(*) as n_pairs
+    from curated
+    where is_contaminated
+    group by all
+),
+
+per_rule as (
+    select
+        round, source, task_category, 'contamination_rule' as step_kind, contamination_rule as step,
+        count(*) as n_pairs
+    from curated
+    where is_contaminated
+    group by all
+),
+
 final as (
     select * from pairs_in
+    union all
+    select * from per_benchmark
+    union all
+    select * from per_rule
     union all
     select * from per_reason
     union all
