@@ -9,7 +9,7 @@ export DO_NOT_TRACK ?= 1
 export GX_ANALYTICS_ENABLED ?= False
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
-.PHONY: setup demo test lint clean llm-cpu chromium
+.PHONY: setup demo test lint clean llm-cpu chromium extras-resolve
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "prefhouse needs Python 3.11 (set PYTHON=...)"'
@@ -40,7 +40,18 @@ chromium:
 demo: setup llm-cpu
 	$(BIN)/prefhouse demo
 
-test: setup llm-cpu chromium
+# The gpu and ray extras must stay installable beside the pins: pip resolves them as a fresh
+# machine would (a dry run: package metadata only, nothing is installed or built). On the
+# gpu extra torch resolves to the 2.14.0 that vllm pins. About 2 min, mostly network.
+RESOLVE = $(BIN)/pip install --dry-run --quiet --ignore-installed
+extras-resolve: setup
+	rm -f $(VENV)/resolve-gpu.json $(VENV)/resolve-ray.json
+	$(RESOLVE) --report $(VENV)/resolve-gpu.json '.[gpu]' 2>$(VENV)/resolve.log || (grep -v 'is ignored' $(VENV)/resolve.log; exit 1)
+	$(BIN)/python .ci/extras_resolved.py $(VENV)/resolve-gpu.json vllm torch transformers
+	$(RESOLVE) --report $(VENV)/resolve-ray.json '.[ray]' 2>$(VENV)/resolve.log || (grep -v 'is ignored' $(VENV)/resolve.log; exit 1)
+	$(BIN)/python .ci/extras_resolved.py $(VENV)/resolve-ray.json ray lance-ray pylance pyarrow
+
+test: setup llm-cpu chromium extras-resolve
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -116,8 +116,8 @@ def test_a_rolled_back_version_cannot_be_tagged_and_tables_lists_the_listed_vers
     with pytest.raises(LakeError, match="never committed"):
         lake.tag("pairs", "ghost", version=ghost)
     assert "ghost" not in lake.tags("pairs")
-    lake.append("pairs", _pairs(1, start=20))  # rolls the killed write back and reclaims it
-    assert ghost not in {h["version"] for h in lake.history("pairs")}  # round-1 now names an older version than the listed one
+    lake.append("pairs", _pairs(1, start=20))  # rolls the killed write back, reclaims it; round-1 is now older
+    assert ghost not in {h["version"] for h in lake.history("pairs")}
     assert main(["--lake", str(lake.root), "tables", "--json"]) == 0
     listed = {r["table"]: r for r in json.loads(capsys.readouterr().out)}
     assert listed["pairs"]["rows"] == 4 and listed["pairs"]["tags"] == ""

@@ -47,8 +47,14 @@ def scored(small_lake, encoder):
     discarded = ids["Which city is the capital of France?"]
     put(lake, "human_labels", [human_label(p) for p in g.values()] + [human_label(discarded, "discard")])
     put(lake, "judge_gates", [judge_gate("good-judge", True), judge_gate("bad-judge", False)])
-    write_rows(lake, [trust_row(1, "judge", "good-judge|v1", 90, 100, "planted", first_shown_share=0.5),
-                      trust_row(1, "judge", "bad-judge|v1", 50, 100, "planted", first_shown_share=0.5)], "trust")
+    write_rows(
+        lake,
+        [
+            trust_row(1, "judge", "good-judge|v1", 90, 100, "planted", first_shown_share=0.5),
+            trust_row(1, "judge", "bad-judge|v1", 50, 100, "planted", first_shown_share=0.5),
+        ],
+        "trust",
+    )
     put(lake, "judge_labels", [judge_label(silver, "good-judge"), judge_label(untrusted, "bad-judge")])
     old = {"round": 0, "pair_id": queued, "anchors": [], "best_similarity": 0.9, "route": "judge", "queued_at": NOW}
     lake.append("retrieval_queue", pa.Table.from_pylist([old], schema=RETRIEVAL_QUEUE))
