@@ -3,8 +3,11 @@
 1. Ingest a sample of each hh-rlhf test split and the PandaLM test set as pairs, and the
    LLMBar and EvalBiasBench prompts as benchmark prompts (for 13-gram decontamination).
 2. Seed gold with PandaLM's real per-annotator labels.
-3. Run Stage-1 rounds and one Stage-2 round (each recorded, gated, published, reported).
-4. Run a few SQL queries and print where the curated snapshot, the report and SQL are.
+3. Run Stage-1 rounds and one Stage-2 round (each recorded, gated, published, reported); each
+   round evaluates its reward models on the same LLMBar and EvalBiasBench files (``rm_eval``),
+   a few items per file spread over the file's categories.
+4. Print every source's trust and each round's benchmark accuracy beside its gold accuracy,
+   run a few SQL queries and print where the curated snapshot, the report and SQL are.
 
 Safe to re-run on the same lake: ingest adds nothing twice and finished rounds are kept.
 """
@@ -17,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from lake import Lake
 
@@ -46,6 +49,13 @@ class DemoConfig:
         metadata={
             "help": "serve SmolLM2-135M with llama.cpp (the llm-cpu extra) as the LLM backend, to show the "
             "attribute path and the judge gate on a real model; without the extra, LLM steps are skipped"
+        },
+    )
+    bench_limit: int = field(
+        default=20,
+        metadata={
+            "help": "LLMBar and EvalBiasBench items per file (spread over its categories) each round's reward "
+            "models are evaluated on; 0: no benchmark eval"
         },
     )
     llm_attributes: int = field(default=4, metadata={"help": "pairs annotated with attributes per round (LLM cost)"})
@@ -115,6 +125,15 @@ def start_llm(cfg: DemoConfig, out: TextIO) -> tuple[str | None, Callable[[], No
     return base_url, stop
 
 
+def eval_benchmarks(data: Path) -> list[Path]:
+    """The shipped benchmarks the rounds evaluate on (as NAME=PATH): LLMBar proper (Natural and the
+    four Adversarial sets; its Processed copies of other benchmarks are left out) and EvalBiasBench."""
+    return [
+        Path(f"LLMBar={data / 'llmbar' / 'LLMBar'}"),
+        Path(f"EvalBiasBench={data / 'evalbiasbench' / 'biasbench.json'}"),
+    ]
+
+
 def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO, llm_url: str | None = None) -> dict[int, str]:
     from pipelines.rounds.config import RoundConfig
     from pipelines.rounds.plan import run_configured_round
@@ -135,6 +154,8 @@ def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO, llm_url: str | None = N
             judge_gold=cfg.llm_gate_gold,
             judge_max_demos=cfg.llm_demos,
             attributes_limit=cfg.llm_attributes,
+            eval_benchmarks=eval_benchmarks(cfg.data) if cfg.bench_limit > 0 else [],
+            eval_limit=cfg.bench_limit,
         )
         outcome = run_configured_round(lake, rc, log=lambda m: _say(out, "  " + m))
         status[rnd] = outcome.status
@@ -158,6 +179,34 @@ def show_trust(lake: Lake, out: TextIO) -> None:
     for r in rows:
         basis = f"; trained on {r['label_basis']}" if r.get("label_basis") else ""
         _say(out, f"  round {r['round']} {why(r, rule)}{basis}")
+
+
+def show_benchmarks(lake: Lake, out: TextIO) -> None:
+    """Each round's reward models on the benchmarks, beside their accuracy on gold they never saw."""
+    from pipelines.rounds.steps_eval import benchmark_rows
+    from pipelines.trust.roles import trust_rows
+
+    rows = benchmark_rows(lake)
+    if not rows:
+        return
+    measured = sorted(
+        (r for r in trust_rows(lake).to_pylist() if r["source_kind"] == "rm"), key=lambda r: r["measured_at"]
+    )
+    gold = {(r["round"], r["role"]): r for r in measured}  # the latest measurement of each round's role
+    _say(out, "\n== benchmark accuracy per round (rm_eval) beside out-of-sample gold accuracy (source_trust) ==")
+    by: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault((r["round"], r["role"], r["run_id"]), []).append(r)
+    for (rnd, role, run_id), benches in sorted(by.items()):
+        g = gold.get((rnd, role))
+        said = []
+        if g and g["n"]:
+            said.append(f"gold {g['accuracy']:.3f} [{g['ci_low']:.3f}, {g['ci_high']:.3f}] on {g['n']} (out of sample)")
+        for b in benches:
+            acc, bias = b["accuracy"], b["length_bias_accuracy"]
+            probe = f", length-bias {bias:.3f}" if bias is not None else ""
+            said.append(f"{b['bench']} {'-' if acc is None else f'{acc:.3f}'} (n {b['n']}{probe})")
+        _say(out, f"  round {rnd} {role} RM {run_id}: " + "; ".join(said))
 
 
 def show_decisions(lake: Lake, round: int, out: TextIO) -> None:
@@ -213,8 +262,10 @@ def _unmeasured_sources(lake: Lake) -> str:
     if not blind:
         return ""
     named = ", ".join(f"{src} ({n} pairs)" for src, n in sorted(blind.items()))
-    return (f" Note: gold holds no pair of {named}; every trust figure above was measured on the other"
-            " sources' gold, so it says nothing certain about these pairs.")
+    return (
+        f" Note: gold holds no pair of {named}; every trust figure above was measured on the other"
+        " sources' gold, so it says nothing certain about these pairs."
+    )
 
 
 def show_sql(lake: Lake, out: TextIO) -> None:
@@ -246,6 +297,7 @@ def run_demo(lake: Lake, cfg: DemoConfig, out: TextIO) -> int:
         stop_llm()
     last = max(status)
     show_trust(lake, out)
+    show_benchmarks(lake, out)
     show_decisions(lake, last, out)
     show_sql(lake, out)
     from pipelines.report.collect import report_dir

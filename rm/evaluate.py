@@ -15,7 +15,9 @@ Metrics (one ``rm_eval`` row each: run_id, bench, subset, metric, n, value):
 
 Benchmark files are read through the layout registry (:func:`pipelines.ingest.registry.read_bench`,
 the same detection and parsers as ``prefhouse ingest --as-benchmark``; docs/benchmarks.md).
-Results go to the ``rm_eval`` lake table and to a JSON file.
+Results go to the ``rm_eval`` lake table and to a JSON file. :func:`evaluate` is ``prefhouse
+eval``; :func:`evaluate_benches` scores one run on benchmarks already read (a round's
+``eval_benchmarks`` step, with :func:`read_spread`'s per-file limit).
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.model import Rejected
-from pipelines.ingest.registry import BenchItem, read_bench
+from pipelines.ingest.registry import BenchItem, bench_files, read_bench
 from rm.config import EvalConfig
 from rm.inference import load_run, run_id_of, score_sides
 
@@ -125,6 +127,55 @@ def bench_name(path: str | Path, explicit: str | None = None) -> str:
     if p.name == "dataset.json":  # LLMBar's layout: the folder names the subset
         return p.parent.name
     return p.name.split(".")[0] if p.is_file() else p.name
+
+
+def spread(items: Sequence[BenchItem], limit: int | None) -> list[BenchItem]:
+    """At most ``limit`` of ``items``, taken in turn from each category (in file order within one).
+
+    A file grouped by category (EvalBiasBench's bias types) then keeps every category, where
+    its first ``limit`` rows would be one or two of them. The items keep their file order.
+    """
+    if limit is None or len(items) <= limit:
+        return list(items)
+    queues: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        queues[item.category].append(i)
+    picked: list[int] = []
+    depth = 0
+    while len(picked) < limit:
+        picked += [q[depth] for q in queues.values() if depth < len(q)][: limit - len(picked)]
+        depth += 1
+    return [items[i] for i in sorted(picked)]
+
+
+def read_spread(path: str | Path, limit: int | None = None, rejected: list[Rejected] | None = None) -> list[BenchItem]:
+    """The scored items of a benchmark file or folder, at most ``limit`` per file spread over its
+    categories (:func:`spread`); rows that do not parse go to ``rejected``."""
+    return [item for file in bench_files(path) for item in spread(list(read_bench(file, rejected=rejected)), limit)]
+
+
+def evaluate_benches(
+    lake: Any,
+    run_dir: str | Path,
+    benches: Mapping[str, Sequence[BenchItem]],
+    device: str = "auto",
+    threads: int = 2,
+    batch_size: int = 64,
+    on_bench: Callable[[str, int, list[dict[str, Any]]], None] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Score the run in ``run_dir`` on each ``{bench name: items}``; one ``rm_eval`` write (and
+    ``RUN/eval/<name>.json``) per bench, then ``on_bench(name, n_items, rows)``."""
+    model, tok, run_cfg = load_run(run_dir, device, threads)
+    run_id = run_id_of(run_dir)
+    max_length = int(run_cfg.get("max_length", 256))
+    results: dict[str, list[dict[str, Any]]] = {}
+    for name, items in benches.items():
+        rows = evaluate_items(model, tok, items, max_length, batch_size)
+        write_results(lake, run_id, name, rows, Path(run_dir) / "eval" / f"{name}.json")
+        results[name] = rows
+        if on_bench is not None:
+            on_bench(name, len(items), rows)
+    return results
 
 
 def evaluate(lake: Any, config: EvalConfig) -> dict[str, list[dict[str, Any]]]:

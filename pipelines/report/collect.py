@@ -126,6 +126,7 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
     from expectations import load_result, results_dir
     from pipelines.dbt_runner import duckdb_path, last_build
     from pipelines.rounds.runner import step_records
+    from pipelines.rounds.steps_eval import benchmark_rows
 
     steps = step_records(lake, round)
     build = last_build(lake) or {}
@@ -145,6 +146,7 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
             for r in trust
             if r["source_kind"] == "rm" and r["accuracy"] is not None
         ],
+        "benchmarks": benchmark_rows(lake, round),  # rm_eval of each round's RM roles, with the bias probes
         "length": {"curated": _log_ratios(lake, "curated", tag), "raw": _log_ratios(lake, "pairs", None)},
         "gate": load_result(lake, tag),
         "links": {},

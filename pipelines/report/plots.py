@@ -96,6 +96,56 @@ def accuracy_by_round(rows: Sequence[dict[str, Any]]) -> str:
     return _svg(fig)
 
 
+ROLE_ORDER = ("silver", "best", "gold")
+
+
+def benchmark_accuracy_by_round(bench: Sequence[dict[str, Any]], gold: Sequence[dict[str, Any]]) -> str:
+    """The per-iteration curve: one panel per RM role, x = round, the accuracy on each benchmark
+    (``rm_eval``) beside the accuracy on gold the RM never saw, with its 95% interval (``source_trust``)."""
+    plt = _plt()
+    bench = [r for r in bench if r.get("accuracy") is not None]
+    gold = [r for r in gold if r.get("accuracy") is not None]
+    if not bench:
+        fig, ax = plt.subplots(figsize=SIZE)
+        _empty(ax, "benchmark evaluations")
+        return _svg(fig)
+    present = {r["role"] for r in bench} | {r.get("role") or "rm" for r in gold}
+    roles = [r for r in ROLE_ORDER if r in present] + sorted(present - set(ROLE_ORDER))
+    names = sorted({r["bench"] for r in bench})
+    colours = {name: plt.get_cmap("tab10")(i % 10) for i, name in enumerate(names)}
+    fig, axes = plt.subplots(len(roles), 1, figsize=(SIZE[0], 0.6 + 2.2 * len(roles)), sharex=True, squeeze=False)
+
+    def dodge(k: int) -> float:  # series k of gold + benches, spread so the markers do not overlap
+        return (k - len(names) / 2) * 0.06
+
+    for ax, role in zip(axes[:, 0], roles, strict=True):
+        latest = {r["round"]: r for r in gold if (r.get("role") or "rm") == role}  # the last row of each round
+        if latest:
+            x = sorted(latest)
+            y = [latest[k]["accuracy"] for k in x]
+            low = [latest[k].get("ci_low") for k in x]
+            high = [latest[k].get("ci_high") for k in x]
+            err = [[a - (lo if lo is not None else a) for a, lo in zip(y, low, strict=True)],
+                   [(hi if hi is not None else a) - a for a, hi in zip(y, high, strict=True)]]  # fmt: skip
+            ax.errorbar([k + dodge(0) for k in x], y, yerr=err, color="black", marker="s", capsize=3,
+                        label="gold, out of sample (95% CI)")  # fmt: skip
+        for i, name in enumerate(names):
+            pts = sorted((r["round"], r["accuracy"]) for r in bench if r["role"] == role and r["bench"] == name)
+            if pts:
+                xs, ys = [k + dodge(i + 1) for k, _ in pts], [a for _, a in pts]
+                ax.plot(xs, ys, marker="o", color=colours[name], label=name)
+        ax.axhline(0.5, color=RAW, linestyle=":", linewidth=1)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(f"{role} RM accuracy")
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    rounds = sorted({r["round"] for r in bench} | {r["round"] for r in gold if (r.get("role") or "rm") in roles})
+    axes[-1, 0].set_xticks(rounds)
+    axes[-1, 0].set_xlim(rounds[0] - 0.5, rounds[-1] + 0.5)  # one round: a point in the middle, not a stretched axis
+    axes[-1, 0].set_xlabel("round")
+    axes[0, 0].set_title("RM accuracy per round: benchmarks beside gold (out of sample)")
+    return _svg(fig)
+
+
 def margin_histograms(kept: Sequence[float], dropped: Sequence[float]) -> str:
     """RM margin distributions of the kept and the dropped pairs."""
     plt = _plt()

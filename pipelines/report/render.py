@@ -95,10 +95,29 @@ def _trust_table(data: dict[str, Any]) -> str:
             f"gold pairs it never trained on and was not selected on.</p>{_table(rows, cols)}</section>")  # fmt: skip
 
 
+def _benchmarks(data: dict[str, Any]) -> str:
+    """Benchmark accuracy per round and RM role beside out-of-sample gold accuracy, and the bias probes."""
+    rows = data.get("benchmarks") or []
+    svg = plots.benchmark_accuracy_by_round(rows, data.get("rm_accuracy") or [])
+    cols = ["round", "role", "run_id", "bench", "n", "accuracy", "length_bias_accuracy", "longer_wins_agreement"]
+    note = (
+        "<p>Each RM in the role it played that round, on the round's benchmark files (<code>rm_eval</code>, "
+        "all categories; <code>--eval-benchmarks</code>), beside its accuracy on gold it never trained or was "
+        "selected on (<code>source_trust</code>). Bias probes: <code>length_bias_accuracy</code> is the accuracy "
+        "on the pairs whose rejected response is the longer one; <code>longer_wins_agreement</code> is how often "
+        "the RM prefers the longer of two responses. <code>n</code>: pairs scored.</p>"
+    )
+    table = _table([{k: _fmt(r.get(k)) for k in cols} for r in rows], cols)
+    title = "RM benchmark accuracy per round, beside out-of-sample gold accuracy"
+    return f"<section><h2>{title}</h2><figure>{svg}</figure>{note}{table}</section>"
+
+
 def render_report(data: dict[str, Any], out_dir: Path | None = None) -> str:
     """The HTML of a round report. Keys (all optional but ``round``):
 
-    funnel [{reason, n}], rm_accuracy [{round, accuracy, role}], margins {kept: [..], dropped: [..]},
+    funnel [{reason, n}], rm_accuracy [{round, accuracy, ci_low, ci_high, role}],
+    benchmarks [{round, role, run_id, bench, n, accuracy, length_bias_accuracy, longer_wins_agreement}],
+    margins {kept: [..], dropped: [..]},
     agreement [{category, agreement, n}], length {curated: [log-ratios], raw: [..]},
     diff {entered: {reason: n}, left: {reason: n}}, gate {passed, failures: [..]}, steps [round_steps rows],
     links {gx_html, gx_json, dbt_docs}, snapshot {table, tag, version, rows}.
@@ -129,6 +148,7 @@ def render_report(data: dict[str, Any], out_dir: Path | None = None) -> str:
             "RM gold accuracy per round (out of sample, 95% intervals)",
             plots.accuracy_by_round(data.get("rm_accuracy") or []),
         ),
+        _benchmarks(data),
         _section(
             "Margins of kept vs dropped pairs",
             plots.margin_histograms(margins.get("kept", []), margins.get("dropped", [])),

@@ -72,6 +72,18 @@ class RoundConfig:
     kept_tolerance: float = field(
         default=0.25, metadata=_h("gate: largest allowed change of the kept fraction against the previous round")
     )
+    eval_benchmarks: list[Path] = field(
+        default_factory=list,
+        metadata=_h(
+            "benchmark files or folders (any layout of docs/benchmarks.md; NAME=PATH names one) each RM of the "
+            "round is evaluated on, into rm_eval; none: the RMs are measured on gold only"
+        )
+        | {"metavar": "PATH"},
+    )
+    eval_limit: int | None = field(
+        default=None,
+        metadata=_h("evaluate at most N items per benchmark file, spread over its categories") | {"metavar": "N"},
+    )
     scope: Literal["full", "no-rm"] = field(
         default="full", metadata=_h("no-rm: skip reward-model steps (fast smoke rounds; the rule uses what exists)")
     )

@@ -26,4 +26,10 @@ def run_configured_round(lake: Lake, config: RoundConfig, log: Callable[[str], N
     """Run (or resume) round ``config.round`` of stage ``config.stage``."""
     if config.round < 1:
         raise ValueError(f"--round must be >= 1, got {config.round}")
+    if config.eval_limit is not None and config.eval_limit < 1:
+        raise ValueError(f"--eval-limit must be >= 1 (leave it out for every item), got {config.eval_limit}")
+    if config.eval_benchmarks:  # a wrong path fails now, not after the round trained its RMs
+        from pipelines.rounds.steps_eval import named_benchmarks
+
+        named_benchmarks(config.eval_benchmarks)
     return run_round(lake, config.round, int(config.stage), steps_for(int(config.stage)), config, log=log)

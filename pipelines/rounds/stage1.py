@@ -1,11 +1,13 @@
-"""Stage 1 (method.md): silver RM, gold scores, adaptive retrieval, labels, dbt, gate, publish.
+"""Stage 1 (method.md): silver RM, gold scores, adaptive retrieval, labels, trust, benchmark eval,
+dbt, gate, publish.
 
 Round N trains on the previous round's published snapshot (``curated@round-(N-1)``;
 round 1 on the pool's original labels), keeps the checkpoint with the best accuracy on
 gold (the RM module selects it), scores the gold pairs, retrieves each gold pair's k
 nearest unverified pairs and queues them for judges and humans, judges (when a backend
-exists), takes in the human labels that exist, builds the dbt marts for the round,
-gates, and publishes ``round-N``.
+exists), takes in the human labels that exist, measures every source on gold, evaluates the
+silver RM on the round's benchmark files (``--eval-benchmarks``), builds the dbt marts for the
+round, gates, and publishes ``round-N``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from pipelines.rounds.step import RoundContext, Step, StepResult
 from pipelines.rounds.steps_common import Attributes, Embed, Gate, Judge, TakeLabels, Trust, gold_ids
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
+from pipelines.rounds.steps_eval import EvalBenchmarks
 
 
 def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
@@ -139,6 +142,7 @@ def stage1_steps() -> list[Step]:
         Judge(),
         TakeLabels(),
         Trust(),
+        EvalBenchmarks(),
         DbtBuild(),
         Gate(),
         Publish(),

@@ -1,6 +1,7 @@
 """Stage 2 (method.md): gold RM on all human labels, best RM from Stage 1, score the pool with
-both, send only the uncertain pairs to the judges, keep / flip by the rule in the dbt mart,
-gate, publish the kept set and the flipped set.
+both, send only the uncertain pairs to the judges, measure trust and evaluate both RMs on the
+round's benchmark files, keep / flip by the rule in the dbt mart, gate, publish the kept set and
+the flipped set.
 
 Each queued pair carries its nearest gold pairs by ``(x, a)`` embedding
 (:func:`pipelines.retrieval.anchors.gold_anchors`),
@@ -25,6 +26,7 @@ from pipelines.rounds.stage1 import rm_train_config
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
 from pipelines.rounds.steps_common import Embed, Gate, Judge, Trust, llm_backend
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
+from pipelines.rounds.steps_eval import EvalBenchmarks
 
 MIN_GOLD = 8
 
@@ -166,6 +168,7 @@ def stage2_steps() -> list[Step]:
         Triage(),
         Judge(),
         Trust(),
+        EvalBenchmarks(),
         DbtBuild(),
         Gate(),
         Publish(),

@@ -86,4 +86,4 @@ class Report(Step):
         data = collect(ctx.lake, ctx.round, ctx.stage)
         save(ctx.lake, data)
         path = write_report(data, report_dir(ctx.lake, ctx.round) / "report.html")
-        return StepResult(counts={"plots": 6}, facts={"report_html": str(path)}, message=str(path))
+        return StepResult(counts={"plots": 7}, facts={"report_html": str(path)}, message=str(path))

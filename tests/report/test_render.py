@@ -28,12 +28,43 @@ def _data() -> dict:
             {"round": 1, "accuracy": 0.58, "ci_low": 0.50, "ci_high": 0.66, "role": "silver"},
             {"round": 2, "accuracy": 0.64, "ci_low": 0.57, "ci_high": 0.71, "role": "silver"},
         ],
+        "benchmarks": [
+            {
+                "round": r,
+                "role": "silver",
+                "run_id": f"round-{r}-silver",
+                "bench": b,
+                "n": 100,
+                "accuracy": a,
+                "length_bias_accuracy": a - 0.1,
+                "longer_wins_agreement": 0.55,
+            }
+            for r, b, a in ((1, "LLMBar", 0.52), (2, "LLMBar", 0.57), (1, "biasbench", 0.45), (2, "biasbench", 0.5))
+        ],
         "trust": [
-            {"round": 2, "source_kind": "rm", "source_id": "round-2-silver", "role": "silver", "n": 150,
-             "accuracy": 0.64, "ci_low": 0.56, "ci_high": 0.71, "label_basis": "unverified original labels",
-             "is_trusted": False},
-            {"round": 2, "source_kind": "annotator", "source_id": "pandalm:annotator1", "role": "", "n": 800,
-             "accuracy": 0.91, "ci_low": 0.89, "ci_high": 0.93, "is_trusted": True},
+            {
+                "round": 2,
+                "source_kind": "rm",
+                "source_id": "round-2-silver",
+                "role": "silver",
+                "n": 150,
+                "accuracy": 0.64,
+                "ci_low": 0.56,
+                "ci_high": 0.71,
+                "label_basis": "unverified original labels",
+                "is_trusted": False,
+            },
+            {
+                "round": 2,
+                "source_kind": "annotator",
+                "source_id": "pandalm:annotator1",
+                "role": "",
+                "n": 800,
+                "accuracy": 0.91,
+                "ci_low": 0.89,
+                "ci_high": 0.93,
+                "is_trusted": True,
+            },
         ],
         "trust_rule": "lower 95% bound of gold accuracy >= 0.6 on >= 30 gold pairs",
         "changes": [
@@ -68,7 +99,7 @@ def _data() -> dict:
 
 def test_report_is_self_contained():
     page = render_report(_data())
-    assert page.count("<svg") == 6
+    assert page.count("<svg") == 7
     # XML namespaces are names, not requests; nothing may be loaded from anywhere.
     assert "<script" not in page and "<link" not in page and not re.findall(r'(?:src|href)="https?:', page)
     assert "expect_column_values_to_be_between" in page and "round-2" in page
@@ -96,7 +127,7 @@ def test_many_categories_show_the_largest_and_group_the_rest():
 
 def test_empty_round_still_renders_every_plot():
     page = render_report({"round": 1})
-    assert page.count("<svg") == 6 and page.count("in this round yet") == 6
+    assert page.count("<svg") == 7 and page.count("in this round yet") == 7
 
 
 @pytest.mark.browser
@@ -112,10 +143,11 @@ def test_report_renders_in_headless_chromium(browser, tmp_path):
     n_bars = page.locator("figure svg path").count()
     page.close()
     assert requests == [path.as_uri()]  # nothing but the file itself: no CDN, no fonts, no scripts
-    assert n_svg == 6 and all(b and b["width"] > 200 and b["height"] > 100 for b in boxes)
+    assert n_svg == 7 and all(b and b["width"] > 200 and b["height"] > 100 for b in boxes)
     for title in (
         "Funnel by reason",
         "RM gold accuracy per round (out of sample, 95% intervals)",
+        "RM benchmark accuracy per round, beside out-of-sample gold accuracy",
         "What this round changed",
         "Trust of every label source",
         "Margins of kept vs dropped pairs",

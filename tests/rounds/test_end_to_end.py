@@ -1,7 +1,9 @@
-"""A small Stage 1 + Stage 2 on a tiny real lake: tags, step records, the gate, a blocked bad batch.
+"""A small Stage 1 + Stage 2 on a tiny real lake: tags, step records, the gate, a blocked bad batch,
+benchmark eval of every round's RMs.
 
 Real parts throughout: ingest of the repo's sample files, PandaLM annotator labels as gold,
-MiniLM reward models (a few steps), embeddings, retrieval, dbt build, the GX gate, publish.
+MiniLM reward models (a few steps), embeddings, retrieval, benchmark eval on the hand-written
+files of tests/bench_layouts, dbt build, the GX gate, publish.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from lake.schemas import RM_SCORES
 from pipelines.rounds import latest_by_step
 from pipelines.rounds.config import RoundConfig
 from pipelines.rounds.plan import run_configured_round
+from pipelines.rounds.steps_eval import benchmark_rows
 
 DATA = Path(__file__).resolve().parents[2] / "data"
+BENCH = Path(__file__).resolve().parents[1] / "bench_layouts"
+EVAL = [BENCH / "llmbar", BENCH / "evalbiasbench.json"]  # LLMBar's folder layout (2 items), EvalBiasBench's (3)
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +47,9 @@ def _tiny_lake(lake, tmp_path) -> None:
 
 
 def _config(rnd: int, stage: int) -> RoundConfig:
-    return RoundConfig(round=rnd, stage=stage, rm_max_steps=2, rm_limit=48, rm_max_length=64, rm_batch_size=8)
+    return RoundConfig(
+        round=rnd, stage=stage, rm_max_steps=2, rm_limit=48, rm_max_length=64, rm_batch_size=8, eval_benchmarks=EVAL
+    )
 
 
 def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch):
@@ -59,6 +66,12 @@ def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch):
     )
     assert json.loads(steps["silver_rm"]["outputs"])["rm_runs"] == lake.version("rm_runs")
     assert "round-1" in lake.tags("curated")
+    counts = json.loads(steps["eval_benchmarks"]["counts"])
+    assert counts == {"rms": 1, "benchmarks": 2, "evaluated": 2, "already_evaluated": 0, "items_scored": 5}
+    assert {(r["run_id"], r["bench"]) for r in lake.dataset("rm_eval").to_table().to_pylist()} == {
+        ("round-1-silver", "llmbar"),
+        ("round-1-silver", "evalbiasbench"),
+    }
     round1_version = lake.tags("curated")["round-1"]["version"]
 
     # A planted bad batch of scores (p outside [0, 1]) must block round 2's publish.
@@ -95,5 +108,18 @@ def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch):
     kept, flipped = lake.dataset("curated", "round-3").count_rows(), lake.dataset("flipped", "round-3").count_rows()
     counts = json.loads(steps["publish"]["counts"])
     assert counts["kept"] == kept and counts["flipped"] == flipped and counts["in"] >= kept + flipped > 0
+    # Every round's RMs on the benchmarks: silver in rounds 1-2, gold and best in round 3; the best RM
+    # is a Stage-1 silver RM, evaluated in its own round and not scored again.
+    counts = json.loads(steps["eval_benchmarks"]["counts"])
+    assert counts == {"rms": 2, "benchmarks": 2, "evaluated": 2, "already_evaluated": 2, "items_scored": 5}
+    rows = benchmark_rows(lake, 3)
+    assert {(r["round"], r["role"], r["bench"]) for r in rows} == {
+        (rnd, role, bench)
+        for rnd, role in ((1, "silver"), (2, "silver"), (3, "gold"), (3, "best"))
+        for bench in ("llmbar", "evalbiasbench")
+    }
+    assert all(r["n"] > 0 and 0 <= r["accuracy"] <= 1 for r in rows)
+    assert {r["run_id"] for r in rows if r["role"] == "best"} == {json.loads(steps["best_rm"]["facts"])["best_run_id"]}
     report = (lake.root / "_reports" / "round-3" / "report.html").read_text()
-    assert report.count("<svg") == 6 and "round-3" in report
+    assert report.count("<svg") == 7 and "round-3" in report
+    assert "gold RM accuracy" in report and "best RM accuracy" in report and "evalbiasbench" in report

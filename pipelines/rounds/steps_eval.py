@@ -1,0 +1,176 @@
+"""The round's benchmark evaluation: each RM that plays a role in the round, on the benchmark
+files the round config names (``--eval-benchmarks``), into ``rm_eval``.
+
+Roles are the round's facts (the silver RM of Stage 1, the gold and best RMs of Stage 2) and
+``source_trust`` records them per round; ``rm_eval`` keeps its columns (run_id, bench, ...) and
+a round's rows are the rows of the runs that play a role in it (:func:`benchmark_rows`: rm_eval
+joined to source_trust on run_id). A run is scored once per benchmark: the best RM of Stage 2
+is a Stage-1 silver RM, already evaluated in its own round, and a step killed in the middle
+keeps the benchmarks it finished.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+
+from lake import Lake
+from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
+
+ROLES = ("silver", "gold", "best")
+PROBES = ("accuracy", "length_bias_accuracy", "longer_wins_agreement")
+
+
+def named_benchmarks(entries: Sequence[str | Path]) -> dict[str, Path]:
+    """``{bench name: path}`` of ``--eval-benchmarks`` entries: ``NAME=PATH``, or a path named as
+    ``prefhouse eval`` names it (file stem; for LLMBar's ``dataset.json``, its folder)."""
+    from pipelines.ingest.registry import bench_files
+    from rm.evaluate import bench_name
+
+    out: dict[str, Path] = {}
+    for entry in entries:
+        text, explicit = str(entry), None
+        path = Path(text)
+        if "=" in text and not path.exists():
+            explicit, _, rest = text.partition("=")
+            path = Path(rest)
+        if not path.exists():
+            raise FileNotFoundError(f"--eval-benchmarks: no file or folder {path}")
+        name = bench_name(path, explicit or None)
+        if name == "gold":
+            raise ValueError(f"--eval-benchmarks: {path} would be named 'gold', which rm_eval keeps for gold pairs")
+        if name in out:
+            raise ValueError(f"--eval-benchmarks: {out[name]} and {path} are both named {name!r}: name one NAME=PATH")
+        if not bench_files(path):
+            raise ValueError(f"--eval-benchmarks: no benchmark file under {path}")
+        out[name] = path
+    return out
+
+
+def evaluated(lake: Lake) -> set[tuple[str, str]]:
+    """(run_id, bench) pairs that ``rm_eval`` already holds."""
+    t = lake.dataset("rm_eval").to_table(columns=["run_id", "bench"])
+    return set(zip(t["run_id"].to_pylist(), t["bench"].to_pylist(), strict=True))
+
+
+def round_runs(ctx: RoundContext) -> dict[str, tuple[list[str], str]]:
+    """``{run_id: (roles, run_dir)}`` of the RMs this round trained or picked."""
+    out: dict[str, tuple[list[str], str]] = {}
+    for role in ROLES:
+        run_id, run_dir = ctx.fact(f"{role}_run_id"), ctx.fact(f"{role}_run_dir")
+        if run_id and run_dir:
+            out.setdefault(run_id, ([], run_dir))[0].append(role)
+    return out
+
+
+def _all(rows: list[dict[str, Any]], metric: str) -> float | None:
+    return next((r["value"] for r in rows if r["subset"] == "all" and r["metric"] == metric), None)
+
+
+class EvalBenchmarks(Step):
+    """Evaluate each RM of the round on ``--eval-benchmarks`` (``rm_eval``); skipped without them."""
+
+    name, reads, writes = "eval_benchmarks", ("rm_runs", "rm_eval"), ("rm_eval",)
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        entries = getattr(ctx.config, "eval_benchmarks", None) or []
+        if not entries:
+            return StepResult(status="skipped", message="no --eval-benchmarks: the RMs are measured on gold only")
+        runs = round_runs(ctx)
+        if not runs:
+            return StepResult(status="skipped", message="no reward model this round")
+        from pipelines.ingest.model import Rejected
+        from rm.evaluate import evaluate_benches, read_spread
+
+        try:
+            paths = named_benchmarks(entries)
+        except (FileNotFoundError, ValueError) as exc:
+            raise StepFailed(str(exc)) from exc
+        limit = getattr(ctx.config, "eval_limit", None)
+        items = {}
+        for name, path in paths.items():
+            skipped: list[Rejected] = []
+            items[name] = read_spread(path, limit, rejected=skipped)
+            if skipped:
+                reasons = dict(Counter(r.reason for r in skipped))
+                print(f"eval_benchmarks: {name}: {len(skipped)} rows skipped (not parsed: {reasons})", file=sys.stderr)
+        empty = sorted(name for name, its in items.items() if not its)
+        items = {name: its for name, its in items.items() if its}
+        done = evaluated(ctx.lake)
+        counts = {"rms": len(runs), "benchmarks": len(items), "evaluated": 0, "already_evaluated": 0, "items_scored": 0}
+        said: list[str] = []
+        for run_id, (roles, run_dir) in runs.items():
+            who = f"{'/'.join(roles)} RM {run_id}"
+            todo = {name: its for name, its in items.items() if (run_id, name) not in done}
+            counts["already_evaluated"] += len(items) - len(todo)
+            if not todo:
+                ctx.log(f"[round {ctx.round}] eval {who}: already evaluated on {', '.join(items)}")
+                said.append(f"{who}: already evaluated")
+                continue
+            ctx.log(f"[round {ctx.round}] eval {who} on {', '.join(todo)} ({sum(map(len, todo.values()))} items) ...")
+            t0 = time.perf_counter()
+
+            def on_bench(name: str, n: int, rows: list[dict[str, Any]], who: str = who, t0: float = t0) -> None:
+                acc, bias = _all(rows, "accuracy"), _all(rows, "length_bias_accuracy")
+                line = f"{name} accuracy {acc:.3f} on {n} items" if acc is not None else f"{name}: no scored item"
+                if bias is not None:
+                    line += f" (length-bias accuracy {bias:.3f})"
+                ctx.log(f"[round {ctx.round}] eval {who}: {line}, {time.perf_counter() - t0:.0f} s")
+                said.append(f"{who}: {line}")
+                counts["evaluated"] += 1
+                counts["items_scored"] += n
+
+            evaluate_benches(ctx.lake, Path(run_dir), todo, on_bench=on_bench)
+        message = "; ".join(said)
+        if empty:
+            message += f"; no scored item in {', '.join(empty)}"
+        roles = {role: run_id for run_id, (rs, _) in runs.items() for role in rs}
+        facts = {"eval_benchmarks": sorted(items), "eval_runs": roles}
+        return StepResult(counts=counts, facts=facts, message=message)
+
+
+def benchmark_rows(lake: Lake, round: int | None = None) -> list[dict[str, Any]]:
+    """Benchmark accuracy and bias probes (``rm_eval``, subset ``all``) of each RM role of each round
+    up to ``round``: one row per (round, role, bench), from the role's run (``source_trust``) and that
+    run's latest evaluation on the bench. Bench ``gold`` (``prefhouse eval --gold``) is left out:
+    out-of-sample gold accuracy is ``source_trust``'s."""
+    st = lake.dataset("source_trust").to_table(
+        columns=["round", "source_id", "role", "measured_at"], filter=pc.field("source_kind") == "rm"
+    )
+    role_run: dict[tuple[int, str], tuple[Any, str]] = {}
+    for r in st.to_pylist():
+        if not r["role"] or (round is not None and r["round"] > round):
+            continue
+        key, stamp = (r["round"], r["role"]), (r["measured_at"], r["source_id"])
+        if key not in role_run or stamp > role_run[key]:
+            role_run[key] = stamp
+    if not role_run:
+        return []
+    runs = sorted({source for _, source in role_run.values()})
+    ev = lake.dataset("rm_eval").to_table(
+        columns=["run_id", "bench", "metric", "n", "value", "evaluated_at"],
+        filter=(pc.field("subset") == "all") & (pc.field("bench") != "gold") & pc.field("run_id").isin(runs),
+    )
+    latest: dict[tuple[str, str], Any] = {}
+    for e in ev.to_pylist():
+        key = (e["run_id"], e["bench"])
+        latest[key] = max(latest.get(key, e["evaluated_at"]), e["evaluated_at"])
+    metrics: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for e in ev.to_pylist():
+        key = (e["run_id"], e["bench"])
+        if e["evaluated_at"] == latest[key] and e["metric"] in PROBES:
+            metrics.setdefault(key, {})[e["metric"]] = e
+    out = []
+    for (rnd, role), (_, run_id) in sorted(role_run.items()):
+        for (rid, bench), m in sorted(metrics.items()):
+            if rid != run_id:
+                continue
+            row = {"round": rnd, "role": role, "run_id": run_id, "bench": bench, "n": m.get("accuracy", {}).get("n")}
+            out.append(row | {p: m[p]["value"] if p in m else None for p in PROBES})
+    return out
