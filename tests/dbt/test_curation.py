@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -216,3 +217,24 @@ def test_docs_generate_offline(round2: tuple) -> None:
     path = dbt_runner.docs_generate(round2[0])
     html = path.read_text()
     assert "curated_pairs" in html and "int_prompts_decontaminated" in html
+
+
+def test_a_benchmark_table_from_before_item_ids_still_builds(tmp_path) -> None:
+    """A lake whose benchmark_prompts predates the item columns: its hits have no item, the build passes."""
+    import pyarrow as pa
+
+    from lake.records import pair_row, pairs_table
+    from lake.schemas import BENCHMARK_PROMPTS
+
+    lake = Lake(tmp_path / "old")
+    old = pa.schema([f for f in BENCHMARK_PROMPTS if f.name not in ("item_id", "item_ids")])
+    row = {"benchmark": "quiz", "prompt_id": "b1", "prompt": "What is Gremolata?", "source_file": "q.jsonl",
+           "source_row": 0, "ingest_batch_id": "b", "ingested_at": datetime(2026, 1, 1, tzinfo=UTC)}  # fmt: skip
+    bench = pa.Table.from_pylist([row], schema=old)
+    with lake.transaction("an old lake") as txn:
+        txn.append("pairs", pairs_table([pair_row("what is gremolata", "A condiment.", "A pasta.")]))
+        txn.append("benchmark_prompts", bench, schema=old)
+    result = dbt_runner.build(lake, round=1, stage=1, quiet=True)
+    assert result.success, result.failures
+    (row,) = _mart(result, "select contaminated_by, contaminated_item, contamination_rule from curated_pairs")
+    assert row == {"contaminated_by": "quiz", "contaminated_item": None, "contamination_rule": "exact"}

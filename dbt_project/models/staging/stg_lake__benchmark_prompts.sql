@@ -2,8 +2,16 @@
 -- item each came from (null for seed rows and for rows ingested before items were recorded).
 with
 
+lake_rows as (
+    -- union by name with an empty row of the newer columns: a table written before item_id
+    -- existed reads with item_id null instead of failing to bind
+    select * from {{ source('lake', 'benchmark_prompts') }}
+    union all by name
+    select cast(null as varchar) as item_id where false
+),
+
 lake_prompts as (
-    select benchmark, prompt_id, prompt, item_id, 'lake' as origin from {{ source('lake', 'benchmark_prompts') }}
+    select benchmark, prompt_id, prompt, item_id, 'lake' as origin from lake_rows
 ),
 
 seed_prompts as (
