@@ -3,7 +3,7 @@
 A :class:`Snapshot` never changes under its reader: it holds one Lance version.
 It streams as Arrow batches, scans as a Polars LazyFrame, iterates as a torch
 ``IterableDataset`` (sharded across DataLoader workers by fragment), and exports
-to Parquet or JSONL in the layout reward trainers expect.
+to Parquet or JSONL in a layout reward trainers read as it is (TRL, OpenRLHF, plain text).
 """
 
 from __future__ import annotations
@@ -73,11 +73,17 @@ class Snapshot:
 
         return SnapshotIterableDataset(self, columns=columns, batch_size=batch_size)
 
-    def export(self, out_dir: str | Path, format: Literal["parquet", "jsonl"] = "parquet") -> Path:
-        """Write the snapshot in the reward-trainer layout; see :mod:`lake.export`."""
+    def export(
+        self,
+        out_dir: str | Path,
+        format: Literal["parquet", "jsonl"] = "parquet",
+        layout: Literal["trl", "trl-implicit", "openrlhf", "text"] | None = None,
+        margin: bool = False,
+    ) -> Path:
+        """Write the snapshot in a reward-trainer layout, with its dataset card; see :mod:`lake.export`."""
         from lake.export import export_snapshot
 
-        return export_snapshot(self, out_dir, format)
+        return export_snapshot(self, out_dir, format, layout, margin)
 
     def describe(self) -> dict[str, Any]:
         return {"table": self.table, "version": self.version, "tag": self.tag, "ref": self.ref}

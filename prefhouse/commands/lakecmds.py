@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from lake.export import LAYOUTS
 from prefhouse.commands.common import open_lake
 
 CELL = 60  # table output truncates cells to this many characters
@@ -70,14 +71,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p = snap.add_parser(
         "export",
-        help="export a table at a tag or version in the reward-trainer layout",
-        description="chosen/rejected as whole conversations, prompt as the conversation, plus pair_id and provenance.",
+        help="export a table at a tag or version in a layout reward trainers read (TRL, OpenRLHF, text)",
+        description=(
+            "Write <out>/<table>.<format>, snapshot.json and a dataset card README.md. Pairs-like tables "
+            "(pairs, curated, flipped) are written in --layout, ties left out, then pair_id and the provenance "
+            "columns; other tables as they are. docs/lake.md shows a row of each layout."
+        ),
     )
     p.add_argument("--table", default="pairs", help="table to export (default: pairs)")
     at = p.add_mutually_exclusive_group()
     at.add_argument("--tag", default=None, help="tag to read, e.g. round-3")
     at.add_argument("--version", type=int, default=None, help="version number to read")
     p.add_argument("--format", choices=("parquet", "jsonl"), default="parquet")
+    p.add_argument(
+        "--layout",
+        choices=tuple(LAYOUTS),
+        default=None,
+        help="trl (default): TRL conversational, prompt = the conversation, chosen/rejected = the final "
+        "assistant turn; trl-implicit: chosen/rejected = the whole conversation; openrlhf: OpenRLHF's default "
+        "keys (with --data.apply_chat_template); text: plain-text prompt + replies",
+    )
+    p.add_argument(
+        "--margin",
+        action="store_true",
+        help="add a margin column (TRL and OpenRLHF put it in the loss): the round's RM margin clipped "
+        "below at 0, null as 0 (docs/lake.md)",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run_export)
 
@@ -195,6 +214,9 @@ def run_export(args: argparse.Namespace) -> int:
 
     at = args.tag if args.tag is not None else args.version
     snap = open_snapshot(open_lake(args, create=False), args.table, at)
-    target = snap.export(args.out, args.format)
-    print(f"exported {snap.ref} ({snap.count()} rows) to {target}")
+    target = snap.export(args.out, args.format, args.layout, args.margin)
+    info = json.loads((target.parent / "snapshot.json").read_text())
+    ties = f", {info['ties_left_out']} ties left out" if info.get("ties_left_out") else ""
+    print(f"exported {snap.ref} ({info['rows']} rows{ties}, layout {info['layout']}) to {target}")
+    print(f"dataset card: {target.parent / 'README.md'}")
     return 0
