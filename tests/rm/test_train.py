@@ -66,7 +66,7 @@ def test_an_empty_snapshot_says_what_to_do(lake, tmp_path):
     pytest.importorskip("lance")
     from rm import train
 
-    lake.ensure("pairs")
+    assert not lake.exists("pairs")  # never written: reads as empty
     with pytest.raises(ValueError, match="no training pairs"):
         train(train_config("cpu", table="pairs", out=tmp_path / "r", max_steps=1), lake)
 
