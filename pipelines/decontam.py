@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow.compute as pc
+
 from lake import Lake
 
 RULES = {
@@ -24,23 +26,19 @@ def _quote(text: str | None, limit: int = 300) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _benchmark_prompt(lake: Lake, benchmark: str, prompt_id: str | None) -> dict[str, Any] | None:
     """The matched ``benchmark_prompts`` row (prompt, source_file, source_row), by its key."""
     if prompt_id is None or not lake.exists("benchmark_prompts"):
         return None
     rows = lake.dataset("benchmark_prompts").to_table(
         columns=["prompt", "source_file", "source_row"],
-        filter=f"benchmark = {_sql_text(benchmark)} and prompt_id = {_sql_text(prompt_id)}",
+        filter=(pc.field("benchmark") == benchmark) & (pc.field("prompt_id") == prompt_id),
     )
     return rows.to_pylist()[0] if rows.num_rows else None
 
 
 def _first_prompt(lake: Lake, pair_id: str) -> str | None:
-    found = lake.dataset("pairs").to_table(columns=["conversation"], filter=f"pair_id = {_sql_text(pair_id)}")
+    found = lake.dataset("pairs").to_table(columns=["conversation"], filter=pc.field("pair_id") == pair_id)
     rows = found.to_pylist()
     turns = rows[0]["conversation"] if rows else []
     return next((t["content"] for t in turns if t["role"] == "user"), None)
