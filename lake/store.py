@@ -17,6 +17,7 @@ a multi-table read never mixes two commits. Files that no committed version refe
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
@@ -93,6 +94,7 @@ def empty_dataset(table: str) -> lance.LanceDataset:
     with _empty_lock:
         if table not in _empty:
             folder = Path(tempfile.mkdtemp(prefix="prefhouse-empty-"))
+            atexit.register(shutil.rmtree, folder, True)  # the stand-in lives as long as the process
             _empty[table] = lance.write_dataset(TABLES[table].empty_table(), str(folder / f"{table}.lance"))
         return _empty[table]
 
