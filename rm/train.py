@@ -17,132 +17,48 @@ Run folder: ``config.json`` (resolved config), ``snapshot.json`` (what was read)
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prefhouse.configargs import config_to_dict
-from rm.config import TrainConfig, default_backbone
-from rm.data import Encoded, Example, collate, encode, length_grouped_batches, split_holdout
+from rm.config import TrainConfig
+from rm.data import Example, encode
 from rm.inference import pair_metrics, score_encoded
-from rm.model import load_reward_model, load_tokenizer, pick_device, rewards
+from rm.loop import (  # lr_lambda, disable_dropout and RunResult are re-exported: callers import them from here
+    RunResult,
+    add_sums,
+    apply_step,
+    batch_stream,
+    disable_dropout,
+    finish_run,
+    lr_lambda,  # noqa: F401 (re-exported)
+    make_optimizer,
+    pair_losses,
+    resolve_pairs,
+    run_loop,
+    save_checkpoint,
+    step_row,
+    write_run_files,
+)
+from rm.model import load_reward_model, load_tokenizer, pick_device
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    run_dir: Path
-    steps: int
-    n_train: int
-    n_val: int
-    best_step: int | None
-    gold_accuracy: float | None
-    final_loss: float
-    snapshot: dict[str, Any]
-    train_seconds: float
-
-
-def lr_lambda(schedule: str, warmup: int, total: int):
-    """Multiplier on the peak lr: linear warmup, then linear decay to 0 or constant."""
-
-    def f(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        if schedule == "constant":
-            return 1.0
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return f
-
-
-def disable_dropout(model: Any) -> int:
-    """Set p = 0 on every dropout module of ``model``; returns how many there were."""
-    import torch
-
-    mods = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)]
-    for m in mods:
-        m.p = 0.0
-    return len(mods)
-
-
-def _save_checkpoint(model: Any, tok: Any, cfg: dict[str, Any], path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(path))
-    tok.save_pretrained(str(path))
-    (path / "prefhouse_config.json").write_text(json.dumps(cfg, indent=1))
 
 
 def _optimizer_step(
     model: Any, opt: Any, sched: Any, stream: Any, config: TrainConfig, pad_id: int, device: str, bf16: bool
 ) -> dict[str, float]:
     """One optimizer step over ``grad_accum`` micro-batches; returns the step's train metrics."""
-    import torch
-    import torch.nn.functional as F
-
     t0 = time.perf_counter()
-    tot_loss, tot_acc, tot_margin, n_pairs = 0.0, 0.0, 0.0, 0
+    sums = [0.0, 0.0, 0.0, 0.0]
     for _ in range(config.grad_accum):
-        items: list[Encoded] = next(stream)
-        ids, mask = collate(items, pad_id, device)
-        r = rewards(model, ids, mask, bf16=bf16)
-        margin = r[: len(items)] - r[len(items) :]  # chosen rows first, then rejected rows
-        loss = -F.logsigmoid(margin).mean()
-        (loss / config.grad_accum).backward()
-        tot_loss += loss.item() * len(items)
-        tot_acc += (margin > 0).float().sum().item()
-        tot_margin += margin.sum().item()
-        n_pairs += len(items)
-    if config.max_grad_norm > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-    opt.step()
-    sched.step()
-    opt.zero_grad(set_to_none=True)
-    return {
-        "loss": tot_loss / n_pairs,
-        "accuracy": tot_acc / n_pairs,
-        "margin": tot_margin / n_pairs,
-        "lr": sched.get_last_lr()[0],
-        "pairs": n_pairs,
-        "pairs_per_s": n_pairs / (time.perf_counter() - t0),
-    }
-
-
-def _batch_stream(items: list[Encoded], batch_size: int, seed: int):
-    epoch = 0
-    while True:  # length-grouped, reshuffled every epoch
-        for idx in length_grouped_batches(items, batch_size, seed + epoch):
-            yield [items[i] for i in idx]
-        epoch += 1
-
-
-def _prepare(config: TrainConfig, train: list[Example], val: list[Example] | None, snapshot: dict[str, Any] | None):
-    """Resolve the config, split validation if asked, and write config.json + snapshot.json."""
-    import torch
-
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.torch_threads)
-    if not config.backbone:
-        config.backbone = default_backbone()
-    if config.run_id is None:
-        config.run_id = config.resolved_run_id
-    if val is None:
-        train, val = split_holdout(train, config.val_fraction, config.seed)
-    if not train:
-        raise ValueError("no training pairs: check --table/--tag/--version (ties are skipped)")
-    run_dir = Path(config.out)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    resolved = config_to_dict(config)
-    (run_dir / "config.json").write_text(json.dumps(resolved, indent=1))
-    snapshot = {**(snapshot or {}), "n_train": len(train), "n_val": len(val)}
-    (run_dir / "snapshot.json").write_text(json.dumps(snapshot, indent=1, default=str))
-    return train, val, run_dir, resolved, snapshot
+        losses, margin = pair_losses(model, next(stream), pad_id, device, bf16)
+        (losses.mean() / config.grad_accum).backward()
+        add_sums(sums, losses, margin)
+    apply_step(model, opt, sched, config.max_grad_norm)
+    return step_row(sums, sched, t0)
 
 
 def train_examples(
@@ -155,11 +71,10 @@ def train_examples(
 
     ``val=None`` holds out ``config.val_fraction`` of ``train``; ``val=[]`` means no validation.
     """
-    import torch
-
     # ------------------------------------------------------------------ set-up
     t_start = time.perf_counter()
-    train, val, run_dir, resolved, snapshot = _prepare(config, train, val, snapshot)
+    train, val = resolve_pairs(config, train, val)
+    run_dir, resolved, snapshot = write_run_files(config, len(train), len(val), snapshot)
     device = pick_device(config.device)
     bf16 = config.precision == "bf16" or (config.precision == "auto" and device == "cuda")
     tok = load_tokenizer(config.backbone, config.truncation_side)
@@ -168,11 +83,8 @@ def train_examples(
         disable_dropout(model)
     train_enc, val_enc = encode(tok, train, config.max_length), encode(tok, val, config.max_length)
     # ------------------------------------------------------------- schedule
-    batches_per_epoch = math.ceil(len(train_enc) / config.batch_size)
-    total = config.max_steps or max(1, math.ceil(config.epochs * batches_per_epoch / config.grad_accum))
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(config.schedule, int(config.warmup_ratio * total), total))
-    stream = _batch_stream(train_enc, config.batch_size, config.seed)
+    opt, sched, total = make_optimizer(model, config, len(train_enc))
+    stream = batch_stream(train_enc, config.batch_size, config.seed)
     log.info(
         "training %s on %d pairs (%d val): %d steps of %d pairs",
         config.run_id,
@@ -181,63 +93,43 @@ def train_examples(
         total,
         config.global_batch,
     )
-    best_acc, best_step, row = -1.0, None, {"loss": math.nan}
     model.train()
     # ------------------------------------------------------------ the loop
-    with open(run_dir / "metrics.jsonl", "w") as metrics:
-        for step in range(1, total + 1):
-            row = _optimizer_step(model, opt, sched, stream, config, tok.pad_token_id, device, bf16)
-            metrics.write(json.dumps({"step": step, "split": "train", **row}) + "\n")
-            if val_enc and (step % config.eval_every == 0 or step == total):  # validate on gold
-                ev = pair_metrics(*score_encoded(model, val_enc, tok.pad_token_id, config.eval_batch_size, bf16))
-                metrics.write(json.dumps({"step": step, "split": "gold", **ev}) + "\n")
-                if ev["accuracy"] > best_acc:  # keep the best checkpoint by gold accuracy
-                    best_acc, best_step = ev["accuracy"], step
-                    _save_checkpoint(model, tok, resolved, run_dir / "checkpoint")
-                log.info(
-                    "step %d/%d: loss %.4f, gold accuracy %.3f (best %.3f at step %s)",
-                    step,
-                    total,
-                    row["loss"],
-                    ev["accuracy"],
-                    best_acc,
-                    best_step,
-                )
-            metrics.flush()
-    if not val_enc:  # no validation set: the last weights are the checkpoint
-        _save_checkpoint(model, tok, resolved, run_dir / "checkpoint")
-    result = RunResult(
-        run_id=str(config.run_id),
-        run_dir=run_dir,
-        steps=total,
-        n_train=len(train),
-        n_val=len(val),
-        best_step=best_step,
-        gold_accuracy=best_acc if best_step is not None else None,
-        final_loss=row["loss"],
-        snapshot=snapshot,
-        train_seconds=time.perf_counter() - t_start,
+    pad_id = tok.pad_token_id
+
+    def evaluate() -> dict[str, float]:
+        return pair_metrics(*score_encoded(model, val_enc, pad_id, config.eval_batch_size, bf16))
+
+    def save() -> None:
+        save_checkpoint(model, tok, resolved, run_dir / "checkpoint")
+
+    best = run_loop(
+        total,
+        lambda: _optimizer_step(model, opt, sched, stream, config, pad_id, device, bf16),
+        evaluate if val_enc else None,
+        save,
+        run_dir / "metrics.jsonl",
+        config.eval_every,
     )
-    (run_dir / "result.json").write_text(json.dumps(config_to_dict(result), indent=1, default=str))
-    return result
+    if not val_enc:  # no validation set: the last weights are the checkpoint
+        save()
+    return finish_run(config, run_dir, total, (len(train), len(val)), best, snapshot, t_start)
 
 
-def train(
-    config: TrainConfig, lake: Any = None, val_pair_ids: list[str] | None = None, select_ids: list[str] | None = None
-) -> RunResult:
-    """Train on ``config.table`` at its tag/version in ``lake``; register the run in ``rm_runs``.
+def read_training_data(
+    config: TrainConfig, lake: Any, val_pair_ids: list[str] | None = None, select_ids: list[str] | None = None
+) -> tuple[list[Example], list[Example], dict[str, Any], Any]:
+    """(training pairs, validation pairs, the snapshot record, the Snapshot) of ``config`` in ``lake``.
 
     Validation: the gold pairs (``config.gold_*``), or, when ``val_pair_ids`` is given, those
     pairs of the gold table as stored; ``select_ids`` keeps only those gold pairs for checkpoint
-    selection (the rest of gold measures the run's trust, :mod:`pipelines.trust`); with no gold
-    at all, ``val_fraction`` of the training pairs is held out. No gold pair is ever trained on.
+    selection (the rest of gold measures the run's trust, :mod:`pipelines.trust`). No gold pair
+    is ever a training pair.
     """
-    from lake import Lake
     from lake.labels import gold_verdicts
     from lake.snapshot import open_snapshot
     from rm.data import read_gold_pairs, read_snapshot_pairs
 
-    lake = lake if lake is not None else Lake()
     at = config.tag if config.tag is not None else config.version
     snap = open_snapshot(lake, config.table, at)
     if val_pair_ids is not None:
@@ -264,6 +156,21 @@ def train(
         "gold_at": config.gold_at,
         "gold_source": config.gold_source if val_pair_ids is None else "pair_ids",
     }
+    return train_pairs, val, info, snap
+
+
+def train(
+    config: TrainConfig, lake: Any = None, val_pair_ids: list[str] | None = None, select_ids: list[str] | None = None
+) -> RunResult:
+    """Train on ``config.table`` at its tag/version in ``lake``; register the run in ``rm_runs``.
+
+    Validation as :func:`read_training_data` says; with no gold at all, ``val_fraction`` of the
+    training pairs is held out.
+    """
+    from lake import Lake
+
+    lake = lake if lake is not None else Lake()
+    train_pairs, val, info, snap = read_training_data(config, lake, val_pair_ids, select_ids)
     result = train_examples(config, train_pairs, val if val else None, info)
     register_run(lake, config, result, snap)
     return result
