@@ -158,6 +158,29 @@ def train_config(preset: Preset = "cpu", **explicit: Any) -> TrainConfig:
 
 
 @dataclass
+class DistOptions:
+    """What a distributed run (``rm.distributed``, launched by torchrun) adds to TrainConfig."""
+
+    train_file: Path | None = field(
+        default=None,
+        metadata=_h("JSONL of pairs (conversation, chosen, rejected, pair_id) to train on instead of the lake table"),
+    )
+    val_file: Path | None = field(
+        default=None, metadata=_h("JSONL of validation pairs for --train-file (default: --val-fraction of the pairs)")
+    )
+    save_every: int = field(
+        default=0, metadata=_h("also save a sharded (DCP) checkpoint every N optimizer steps (0: only at the end)")
+    )
+
+
+def train_config_from_args(ns: Any) -> TrainConfig:
+    """A TrainConfig from parsed flags (``add_config_args``): the preset, then the flags given."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    explicit = {k: v for k, v in vars(ns).items() if k in names}
+    return train_config(explicit.pop("preset", "cpu"), **explicit)
+
+
+@dataclass
 class ScoreConfig:
     """Score lake pairs with a trained run and write the scores back."""
 

@@ -64,11 +64,16 @@ def resolve_pairs(
 
 
 def write_run_files(
-    config: TrainConfig, n_train: int, n_val: int, snapshot: dict[str, Any] | None, write: bool = True
+    config: TrainConfig,
+    n_train: int,
+    n_val: int,
+    snapshot: dict[str, Any] | None,
+    write: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    """(run folder, resolved config, snapshot record); writes config.json + snapshot.json if ``write``."""
+    """(run folder, resolved config + ``extra``, snapshot record); writes config.json + snapshot.json if ``write``."""
     run_dir = Path(config.out)
-    resolved = config_to_dict(config)
+    resolved = {**config_to_dict(config), **(extra or {})}
     snapshot = {**(snapshot or {}), "n_train": n_train, "n_val": n_val}
     if write:
         run_dir.mkdir(parents=True, exist_ok=True)
