@@ -120,6 +120,36 @@ def test_one_rank_in_process_matches_and_its_sharded_checkpoint_reloads(tiny):
     assert torch.isfinite(reloaded[key]).all()
 
 
+def test_the_cli_trains_on_a_lake_snapshot_and_prefhouse_score_reads_the_run(tiny, tmp_path, capsys):
+    """``python -m rm.distributed`` without torchrun (a world of one) on a tagged table with gold."""
+    pytest.importorskip("lance")
+    from rm_helpers import add_human_labels
+
+    from lake import Lake
+    from lake.records import pair_row, pairs_table
+    from rm.distributed import main
+    from rm.score import score
+
+    _root, backbone, train, val, _ref = tiny
+    lake = Lake(tmp_path / "lakehouse")
+    rows = [pair_row(e.conversation, e.chosen, e.rejected, source="test") for e in train + val]
+    with lake.transaction("seed") as txn:
+        txn.append("pairs", pairs_table(rows))
+    lake.tag("pairs", "seed")
+    add_human_labels(lake, [r["pair_id"] for r in rows[-5:]])
+    run = tmp_path / "runs" / "lake-run"
+    assert main(["--lake", str(lake.root), "--table", "pairs", "--tag", "seed", "--backbone", str(backbone),
+                 "--out", str(run), "--device", "cpu", "--max-steps", "4", "--batch-size", "5", "--max-length", "48",
+                 "--lr", "1e-3", "--eval-every", "2", "--torch-threads", "1"]) == 0  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert (result["n_train"], result["n_val"], result["run_id"]) == (31, 5, "lake-run")  # gold is held out
+    assert json.loads((run / "snapshot.json").read_text())["ref"] == "pairs@seed"
+    runs = lake.dataset("rm_runs").to_table().to_pylist()
+    assert [(r["run_id"], r["train_tag"]) for r in runs] == [("lake-run", "seed")]
+    score(lake, run, "pairs")  # the existing scoring path, unchanged, on the consolidated checkpoint
+    assert lake.dataset("rm_scores").count_rows() == len(rows)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
