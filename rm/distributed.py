@@ -181,6 +181,16 @@ def read_pairs_file(path: Path) -> list[Example]:
         return [example_from_row(json.loads(line)) for line in f if line.strip()]
 
 
+DESCRIPTION = """\
+Train a Bradley-Terry reward model on N processes with FSDP2 (one process per GPU over nccl;
+gloo on CPU). --batch-size is the global micro-batch: the same pairs per step for any N, split
+across the ranks, so the loss curve does not depend on N. Pairs come from the lake table
+(--table/--tag/--version, gold as `prefhouse train` reads it) or from --train-file JSONL.
+The run folder is `prefhouse train`'s (config.json, snapshot.json, metrics.jsonl, result.json,
+checkpoint/ for `prefhouse score`) plus sharded/step-N/ (DCP model + optimizer state).
+--torch-threads is per process. Without torchrun it runs as a world of one.
+"""
+
 EPILOG = """examples:
   python -m torch.distributed.run --nproc-per-node 8 -m rm.distributed --table curated --tag round-2 \\
       --out runs/r2 --preset dev --backbone /models/Qwen3-8B
@@ -192,10 +202,7 @@ EPILOG = """examples:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m torch.distributed.run --nproc-per-node N -m rm.distributed",
-        description="Train a Bradley-Terry reward model on N processes (one per GPU; gloo on CPU) with FSDP2. "
-        "--batch-size is the global micro-batch: the same pairs per step for any N, split across the ranks. "
-        "The run folder is rm.train's (config, snapshot, metrics, result, checkpoint/ for `prefhouse score`) "
-        "plus sharded/step-N/ (DCP model + optimizer state). --torch-threads is per process.",
+        description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
