@@ -171,6 +171,13 @@ class DistOptions:
     save_every: int = field(
         default=0, metadata=_h("also save a sharded (DCP) checkpoint every N optimizer steps (0: only at the end)")
     )
+    resume_from: Path | None = field(
+        default=None,
+        metadata=_h(
+            "continue the run (same flags and world size) from one of its RUN/sharded/step-N folders: weights, "
+            "AdamW state, schedule and data position are restored; metrics.jsonl lines after step N are dropped"
+        ),
+    )
 
 
 def train_config_from_args(ns: Any) -> TrainConfig:

@@ -13,7 +13,8 @@ The recipe of :mod:`rm.train` (its pieces come from :mod:`rm.loop`), with three 
 - rank 0 writes the run folder of rm.train (config.json with a ``distributed`` record,
   snapshot.json, metrics.jsonl, result.json) and the consolidated ``checkpoint/`` that
   ``load_reward_model`` / ``prefhouse score`` read; ``sharded/step-NNNNNN/`` holds DCP
-  checkpoints of model and optimizer state (at the end, and every ``--save-every`` steps).
+  checkpoints of model and optimizer state (at the end, and every ``--save-every`` steps), from
+  which ``--resume-from`` continues the run (:mod:`rm.resume`).
 
 Validation on gold is split across ranks and gathered; the best checkpoint by gold accuracy
 is kept as in rm.train. Pairs come from the lake snapshot (as ``rm.train.train`` reads them,
@@ -50,6 +51,7 @@ from rm.loop import (
     write_run_files,
 )
 from rm.model import load_reward_model, load_tokenizer
+from rm.resume import resume
 from rm.sharding import eval_shard, rank_share
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,12 @@ def _train_in_group(
         if n == total or (opts.save_every > 0 and n % opts.save_every == 0):
             save_sharded(model, opt, run_dir / "sharded" / f"step-{n:06d}")
 
+    start, best_so_far = 0, (-1.0, None)
+    if opts.resume_from is not None:
+        start, best_so_far = resume(
+            opts.resume_from, model, opt, sched, stream, config.grad_accum, run_dir / "metrics.jsonl", d
+        )
+        log.info("resumed at step %d of %d from %s", start, total, opts.resume_from)
     best = run_loop(
         total,
         lambda: _step(model, opt, sched, stream, config, pad_id, d),
@@ -152,6 +160,8 @@ def _train_in_group(
         run_dir / "metrics.jsonl" if d.is_main else None,
         config.eval_every,
         after_step,
+        start,
+        best_so_far,
     )
     if not val_enc:  # no validation set: the last weights are the checkpoint
         save()

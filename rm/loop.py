@@ -186,21 +186,26 @@ def run_loop(
     metrics_path: Path | None,
     eval_every: int,
     after_step: Callable[[int], None] | None = None,
+    start: int = 0,
+    best: tuple[float, int | None] = (-1.0, None),
 ) -> tuple[float, int | None, dict[str, float]]:
-    """Run ``total`` steps; validate every ``eval_every`` steps and at the end; ``save`` each new best.
+    """Run steps ``start + 1`` to ``total``; validate every ``eval_every`` steps and at the end;
+    ``save`` each new best.
 
-    ``metrics_path=None`` writes no metrics (the other ranks of a distributed run). Returns
+    ``metrics_path=None`` writes no metrics (the other ranks of a distributed run); a resumed run
+    (``start > 0``, ``best`` = the best gold accuracy and step so far) appends to it. Returns
     (best gold accuracy, its step or None, the last train row).
     """
-    best_acc, best_step, row = -1.0, None, {"loss": math.nan}
-    with open(metrics_path, "w") if metrics_path is not None else nullcontext() as metrics:
+    (best_acc, best_step), row = best, {"loss": math.nan}
+    mode = "a" if start else "w"
+    with open(metrics_path, mode) if metrics_path is not None else nullcontext() as metrics:
 
         def write(line: dict[str, Any]) -> None:
             if metrics is not None:
                 metrics.write(json.dumps(line) + "\n")
                 metrics.flush()
 
-        for n in range(1, total + 1):
+        for n in range(start + 1, total + 1):
             row = step()
             write({"step": n, "split": "train", **row})
             if evaluate is not None and (n % eval_every == 0 or n == total):  # validate on gold

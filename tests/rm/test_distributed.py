@@ -50,6 +50,11 @@ def _rows(run: Path, split: str) -> list[dict]:
     return [r for r in rows if r["split"] == split]
 
 
+def _timeless(run: Path) -> list[dict]:
+    """Every metrics line without its throughput (the one field that may differ between equal runs)."""
+    return [{k: v for k, v in r.items() if k != "pairs_per_s"} for r in _rows(run, "train") + _rows(run, "gold")]
+
+
 def _max_diff(a: list[dict], b: list[dict], key: str) -> float:
     assert len(a) == len(b) and [r["step"] for r in a] == [r["step"] for r in b]
     return max(abs(x[key] - y[key]) for x, y in zip(a, b, strict=True))
@@ -89,19 +94,28 @@ def test_rank_shares_weight_to_the_single_process_mean():
         rank_share([], 0, 2)
 
 
-def test_one_rank_in_process_matches_and_its_sharded_checkpoint_reloads(tiny):
-    """A world of one (no torchrun): FSDP2 gives rm.train's curve; DCP reloads the final weights."""
+@pytest.fixture(scope="module")
+def one_rank(tiny):
+    """A world of one (no torchrun) trained in this process, with shards at steps 4 and 8."""
+    from rm.config import DistOptions
+    from rm.distributed import train_distributed
+
+    root, backbone, train, val, _ref = tiny
+    cfg = _config(backbone, root / "one")
+    return cfg, train_distributed(cfg, train, val, {"source": "in-memory"}, DistOptions(save_every=4))
+
+
+def test_one_rank_in_process_matches_and_its_sharded_checkpoint_reloads(tiny, one_rank):
+    """FSDP2 in a world of one gives rm.train's curve; DCP reloads the final weights and AdamW state."""
     import torch
     from safetensors.torch import load_file
 
-    from rm.distributed import train_distributed
     from rm.fsdp import load_sharded, process_group, shard_model
     from rm.loop import make_optimizer
     from rm.model import load_reward_model, load_tokenizer
 
-    root, backbone, train, val, ref = tiny
-    cfg = _config(backbone, root / "one")
-    result = train_distributed(cfg, train, val, {"source": "in-memory"})
+    _root, backbone, train, _val, ref = tiny
+    cfg, result = one_rank
     assert _max_diff(_rows(ref.run_dir, "train"), _rows(result.run_dir, "train"), "loss") < TOL
     assert json.loads((result.run_dir / "config.json").read_text())["distributed"]["world_size"] == 1
     with process_group("cpu"):  # reload the step-8 shards into a freshly sharded model
@@ -112,12 +126,35 @@ def test_one_rank_in_process_matches_and_its_sharded_checkpoint_reloads(tiny):
         load_sharded(model, opt, result.run_dir / "sharded" / "step-000008")
         assert opt.state  # the AdamW moments came back too
         reloaded = {k: v.full_tensor() for k, v in model.state_dict().items()}
-    final = _rows(result.run_dir, "train")
-    assert len(final) == 8 and result.best_step is not None
     key = "model.layers.0.mlp.down_proj.weight"
     initial = load_file(str(backbone / "model.safetensors"))[key]
     assert (reloaded[key] - initial).abs().max().item() > 1e-6  # the trained weights, not the backbone's
     assert torch.isfinite(reloaded[key]).all()
+
+
+def test_a_run_resumed_from_its_shards_continues_the_same_curve(tiny, one_rank, tmp_path):
+    import shutil
+
+    from rm.config import DistOptions
+    from rm.distributed import train_distributed
+
+    _root, _backbone, train, val, _ref = tiny
+    cfg, result = one_rank
+    run = tmp_path / "resumed"
+    shutil.copytree(result.run_dir, run)
+    with open(run / "metrics.jsonl", "a") as f:  # every line after step 4 is dropped: steps 5-8 and a stray one
+        f.write(json.dumps({"step": 5, "split": "train", "loss": 99.0}) + "\n")
+    resumed = train_distributed(
+        _config(cfg.backbone, run),
+        train,
+        val,
+        {"source": "in-memory"},
+        DistOptions(resume_from=run / "sharded" / "step-000004"),
+    )
+    assert _timeless(run) == _timeless(result.run_dir)  # steps 1-4 kept, 5-8 redone bit-equal to the first run
+    assert (resumed.best_step, resumed.final_loss) == (result.best_step, result.final_loss)
+    with pytest.raises(FileNotFoundError, match="--resume-from RUN/sharded/step-N"):
+        train_distributed(_config(cfg.backbone, run), train, val, None, DistOptions(resume_from=run))
 
 
 def test_bf16_mixed_precision_computes_in_bf16_and_keeps_fp32_weights(tiny):
