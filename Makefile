@@ -9,7 +9,7 @@ export DO_NOT_TRACK ?= 1
 export GX_ANALYTICS_ENABLED ?= False
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
-.PHONY: setup demo test lint clean llm-cpu chromium extras-resolve
+.PHONY: setup demo test lint clean llm-cpu ray chromium extras-resolve
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "prefhouse needs Python 3.11 (set PYTHON=...)"'
@@ -33,6 +33,14 @@ $(LLM_STAMP): $(STAMP)
 
 llm-cpu: $(LLM_STAMP)
 
+# Ray Data and lance-ray for the scale-out engine (pipelines/scale; about 250 MB of wheels).
+RAY_STAMP := $(VENV)/.installed-ray
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[ray]'
+	touch $(RAY_STAMP)
+
+ray: $(RAY_STAMP)
+
 # Debian's chromium for the labelling app's browser tests (CI runs as root).
 chromium:
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
@@ -51,7 +59,7 @@ extras-resolve: setup
 	$(RESOLVE) --report $(VENV)/resolve-ray.json '.[ray]' 2>$(VENV)/resolve.log || (grep -v 'is ignored' $(VENV)/resolve.log; exit 1)
 	$(BIN)/python .ci/extras_resolved.py $(VENV)/resolve-ray.json ray lance-ray pylance pyarrow
 
-test: setup llm-cpu chromium extras-resolve
+test: setup llm-cpu ray chromium extras-resolve
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -145,15 +145,20 @@ def split_holdout(
 
 
 # ------------------------------------------------------------------ lake edge
-def read_snapshot_pairs(snapshot: Any, limit: int | None = None, where: str | None = None) -> Iterator[Example]:
-    """Stream the pairs of a lake Snapshot (ties are skipped: they carry no preference), optionally filtered."""
-    names = set(snapshot.dataset.schema.names)
+def pair_scan(names: Iterable[str], ref: str, where: str | None = None) -> tuple[list[str], str | None]:
+    """The columns and Lance filter that read a pairs-layout table's pairs (ties left out: no preference)."""
+    names = set(names)
     missing = [c for c in PAIR_COLUMNS if c not in names]
     if missing:
-        raise ValueError(f"table {snapshot.ref} lacks column(s) {missing}: train on a pairs-layout table")
+        raise ValueError(f"table {ref} lacks column(s) {missing}: train on a pairs-layout table")
     columns = PAIR_COLUMNS + [c for c in ("category",) if c in names]
     clauses = [c for c in ("is_tie = false" if "is_tie" in names else None, where) if c]
-    where = " AND ".join(f"({c})" for c in clauses) or None
+    return columns, " AND ".join(f"({c})" for c in clauses) or None
+
+
+def read_snapshot_pairs(snapshot: Any, limit: int | None = None, where: str | None = None) -> Iterator[Example]:
+    """Stream the pairs of a lake Snapshot (ties are skipped: they carry no preference), optionally filtered."""
+    columns, where = pair_scan(snapshot.dataset.schema.names, snapshot.ref, where)
     n = 0
     for batch in snapshot.to_batches(columns=columns, filter=where):
         for row in batch.to_pylist():

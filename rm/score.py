@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,8 +82,8 @@ def score_rows(run_id: str, examples: list[Example], rc: list[float], rr: list[f
     )
 
 
-def _scorer(config: ScoreConfig, run_dir: Path):
-    """A function examples -> (rc, rr) for the chosen backend, and the run's max length."""
+def make_scorer(config: ScoreConfig, run_dir: Path) -> Callable[[list[Example]], tuple[list[float], list[float]]]:
+    """A function examples -> (rewards chosen, rewards rejected) for the chosen backend (loads the model)."""
     model, tok, run_cfg = load_run(run_dir, config.device, config.torch_threads)
     max_length = config.max_length or int(run_cfg.get("max_length", 256))
     bf16 = next(model.parameters()).device.type == "cuda"
@@ -112,7 +112,7 @@ def score(
     run_id = run_id_of(run_dir)
     snap = open_snapshot(lake, table, config.at)
     done = scored_ids(lake, run_id)
-    scorer = _scorer(config, run_dir)
+    scorer = make_scorer(config, run_dir)
     wanted = set(pair_ids) if pair_ids is not None else None
     bar = None
     if progress:
@@ -135,23 +135,35 @@ def score(
 
 def write_columns(lake: Any, table: str, run_id: str) -> int:
     """Add (or replace) the run's score columns on ``table`` from ``rm_scores``; new version."""
-    import lance
+    columns = score_columns(lake.dataset("rm_scores"), run_id)
+    with lake.transaction(f"rm score columns {column_prefix(run_id)}* on {table}") as txn:
+        return merge_score_columns(txn, table, run_id, columns)
+
+
+def score_columns(scores: Any, run_id: str) -> Any:
+    """The ``rm_<run>_*`` columns keyed by pair_id, from an ``rm_scores`` dataset (latest row per pair)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     prefix = column_prefix(run_id)
     escaped = run_id.replace("'", "''")
-    scores = lake.dataset("rm_scores").to_table(columns=["pair_id", *SCORE_FIELDS], filter=f"run_id = '{escaped}'")
+    rows = scores.to_table(columns=["pair_id", *SCORE_FIELDS], filter=f"run_id = '{escaped}'")
     # a re-scored pair has several rows: keep the latest one per pair
-    scores = scores.group_by("pair_id", use_threads=False).aggregate([(f, "last") for f in SCORE_FIELDS])
-    scores = pa.table({"pair_id": scores["pair_id"], **{prefix + f: scores[f + "_last"] for f in SCORE_FIELDS}})
-    with lake.transaction(f"rm score columns {prefix}* on {table}") as txn:
-        path = str(txn.track(table))
+    rows = rows.group_by("pair_id", use_threads=False).aggregate([(f, "last") for f in SCORE_FIELDS])
+    return pa.table({"pair_id": rows["pair_id"], **{prefix + f: rows[f + "_last"] for f in SCORE_FIELDS}})
+
+
+def merge_score_columns(txn: Any, table: str, run_id: str, columns: Any) -> int:
+    """Inside ``txn``: replace the run's columns on ``table`` by ``columns`` (a Lance merge); new version."""
+    import lance
+    import pyarrow.compute as pc
+
+    prefix = column_prefix(run_id)
+    path = str(txn.track(table))
+    ds = lance.dataset(path)
+    old = [c for c in ds.schema.names if c.startswith(prefix)]
+    if old:
+        ds.drop_columns(old)
         ds = lance.dataset(path)
-        old = [c for c in ds.schema.names if c.startswith(prefix)]
-        if old:
-            ds.drop_columns(old)
-            ds = lance.dataset(path)
-        ids = ds.to_table(columns=["pair_id"])["pair_id"]
-        ds.merge(scores.filter(pc.is_in(scores["pair_id"], ids)), left_on="pair_id")
-        return txn.record(table)
+    ids = ds.to_table(columns=["pair_id"])["pair_id"]
+    ds.merge(columns.filter(pc.is_in(columns["pair_id"], ids)), left_on="pair_id")
+    return txn.record(table)

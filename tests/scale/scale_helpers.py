@@ -1,0 +1,77 @@
+"""Helpers of the Ray engine tests: the loopback check, a socket watch, pairs and run folders."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+from pathlib import Path
+
+WORDS = ["cats", "rivers", "bread", "stars", "chess", "music", "rain", "trains", "tea", "maps", "bees", "snow"]
+
+
+def is_loopback(host: str) -> bool:
+    addr = ipaddress.ip_address(host.split("%")[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
+
+
+class SocketWatch(threading.Thread):
+    """Samples the listening TCP sockets of this process and all its descendants."""
+
+    def __init__(self, every_s: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.every_s = every_s
+        self.seen: dict[tuple[int, str, int], str] = {}  # (pid, host, port) -> process name
+        self.pids: set[int] = set()
+        self._stop_event = threading.Event()
+
+    def sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                name = proc.name()
+                conns = proc.net_connections(kind="inet")
+            except psutil.Error:
+                continue
+            self.pids.add(proc.pid)
+            for c in conns:
+                if c.status == psutil.CONN_LISTEN:
+                    self.seen[(proc.pid, c.laddr.ip, c.laddr.port)] = name
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(self.every_s)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+        self.sample()
+
+
+def pair_rows(n: int, offset: int = 0) -> list[dict]:
+    """``n`` distinct pairs over a small vocabulary (the tiny model's tokenizer knows every word)."""
+    from lake.records import pair_row
+
+    rows = []
+    for i in range(offset, offset + n):
+        a, b, c = WORDS[i % 12], WORDS[(i // 12) % 12], WORDS[(i // 144) % 12]
+        prompt = f"tell me about {a} and {b} number {i}"
+        chosen = f"{a} are lovely , and {b} go well with {c} ." + " more" * (i % 7)
+        rejected = f"no , i refuse to talk about {c} ." + " really" * (i % 5)
+        rows.append(pair_row(prompt, chosen, rejected, source="test", source_row=i))
+    return rows
+
+
+def make_run(folder: Path, run_id: str, checkpoint: Path | None = None) -> Path:
+    """A run folder named ``run_id`` (sharing ``checkpoint`` by a link when given)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if checkpoint is not None:
+        (folder / "checkpoint").symlink_to(checkpoint)
+    config = {"run_id": run_id, "out": str(folder), "max_length": 64, "truncation_side": "left"}
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
