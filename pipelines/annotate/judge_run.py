@@ -9,12 +9,13 @@ verdict counts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from lake import Lake
 from pipelines.annotate import data, gate
 from pipelines.annotate.cache import CallCache
-from pipelines.annotate.calls import run_calls
+from pipelines.annotate.calls import Call, run_calls
 from pipelines.annotate.judge import (
     JudgeConfig,
     build_call,
@@ -31,7 +32,13 @@ from pipelines.annotate.taxonomy import JUDGE_SCHEMA
 log = logging.getLogger(__name__)
 
 
-def judge_queue(lake: Lake, backends: list[ChatBackend], cfg: JudgeConfig, gate_cfg: gate.GateConfig) -> dict[str, Any]:
+Voter = Callable[[Lake, ChatBackend, list[dict[str, Any]], int, JudgeConfig], list[dict[str, Any]]]
+
+
+def judge_queue(
+    lake: Lake, backends: list[ChatBackend], cfg: JudgeConfig, gate_cfg: gate.GateConfig, voter: Voter | None = None
+) -> dict[str, Any]:
+    """Gate every judge, let the trusted ones vote (``voter``: in this process by default), merge."""
     rnd = cfg.round if cfg.round is not None else data.latest_round(lake)
     if rnd is None:
         raise ValueError("the retrieval queue is empty: run `prefhouse retrieve` first (or pass --round N)")
@@ -49,7 +56,7 @@ def judge_queue(lake: Lake, backends: list[ChatBackend], cfg: JudgeConfig, gate_
             log.warning("judge %s is not used for labels in round %d: %s", backend.model, rnd, row.get("reason"))
             continue
         trusted.append(backend.model)
-        rows = _judge_with(lake, backend, queue, rnd, cfg)
+        rows = (voter or _judge_with)(lake, backend, queue, rnd, cfg)
         entry.update(
             n_votes=len(rows), n_invalid=sum(r["vote"] == "invalid" for r in rows), position_bias=position_bias(rows)
         )
@@ -69,16 +76,26 @@ def judge_queue(lake: Lake, backends: list[ChatBackend], cfg: JudgeConfig, gate_
     return report
 
 
+def vote_calls(
+    pairs: dict[str, dict[str, Any]],
+    attrs: dict[str, dict[str, Any]],
+    demos: dict[str, list[dict[str, Any]]],
+    cfg: JudgeConfig,
+) -> list[Call]:
+    """Every vote to ask for ``pairs``: ``cfg.samples`` per pair, each in its seeded order."""
+    return [
+        build_call(pairs[p], attrs.get(p), demos.get(p, []), s, chosen_first(cfg.seed, p, s), cfg)
+        for p in pairs
+        for s in range(cfg.samples)
+    ]
+
+
 def _judge_with(
     lake: Lake, backend: ChatBackend, queue: list[dict[str, Any]], rnd: int, cfg: JudgeConfig
 ) -> list[dict[str, Any]]:
     ids = [r["pair_id"] for r in queue]
     pairs, attrs, demos = data.load_pairs(lake, ids), data.load_attributes(lake, ids), demonstrations(lake, queue)
-    calls = [
-        build_call(pairs[p], attrs.get(p), demos.get(p, []), s, chosen_first(cfg.seed, p, s), cfg)
-        for p in pairs
-        for s in range(cfg.samples)
-    ]
+    calls = vote_calls(pairs, attrs, demos, cfg)
     cache = CallCache.for_lake(lake.root)
     try:
         desc = f"judge {backend.model}"

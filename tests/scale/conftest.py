@@ -18,13 +18,14 @@ import pytest
 from pipelines.scale.cluster import LOCAL_ENV, LOOPBACK
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale_helpers import WORDS, SocketWatch, is_loopback, make_run
+from scale_helpers import WORDS, SocketWatch, is_loopback, make_run, pair_rows
 
 for _key, _value in LOCAL_ENV.items():  # before ray is imported anywhere: read at import
     os.environ[_key] = _value
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rm"))  # rm_tiny_models
 
+N_PAIRS = 20_000
 NO_RAY = "the ray extra is not installed: pip install -e '.[ray]' (make test installs it)"
 
 
@@ -54,6 +55,14 @@ def ray_local():
     exposed = {k: v for k, v in watch.seen.items() if not is_loopback(k[1])}
     assert watch.seen, "no listening socket was seen: the watch did not observe the cluster"
     assert not exposed, f"cluster sockets listening beyond loopback: {exposed}"
+
+
+@pytest.fixture(scope="session")
+def pairs_20k():
+    """A ``pairs`` table of 20,000 distinct pairs (two thirds of the chosen sides say GOOD)."""
+    from lake.records import pairs_table
+
+    return pairs_table(pair_rows(N_PAIRS))
 
 
 @pytest.fixture(scope="module")

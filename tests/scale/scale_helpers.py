@@ -61,7 +61,7 @@ def pair_rows(n: int, offset: int = 0) -> list[dict]:
     for i in range(offset, offset + n):
         a, b, c = WORDS[i % 12], WORDS[(i // 12) % 12], WORDS[(i // 144) % 12]
         prompt = f"tell me about {a} and {b} number {i}"
-        chosen = f"{a} are lovely , and {b} go well with {c} ." + " more" * (i % 7)
+        chosen = f"{a} are lovely , and {b} go well with {c} ." + " more" * (i % 7) + (" GOOD" if i % 3 else "")
         rejected = f"no , i refuse to talk about {c} ." + " really" * (i % 5)
         rows.append(pair_row(prompt, chosen, rejected, source="test", source_row=i))
     return rows

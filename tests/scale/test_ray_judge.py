@@ -1,0 +1,83 @@
+"""LLM judge votes on a real local Ray cluster against a real local HTTP judge: the local verdicts, cached."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+pytestmark = pytest.mark.ray
+pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "annotate"))
+
+from fake_openai import FakeOpenAI, oracle_judge  # noqa: E402
+
+from lake import Lake  # noqa: E402
+from lake.records import pair_row, pairs_table  # noqa: E402
+from lake.schemas import RETRIEVAL_QUEUE  # noqa: E402
+from pipelines.annotate import GateConfig, JudgeConfig, judge_queue, make_backend  # noqa: E402
+from pipelines.annotate.llm import LLMConfig  # noqa: E402
+from pipelines.labelapp import append_labels, label_row  # noqa: E402
+from pipelines.scale import EngineConfig  # noqa: E402
+from pipelines.scale.judge import ray_voter  # noqa: E402
+
+N_QUEUED = 600
+ENGINE = EngineConfig(engine="ray", ray_actors=2, ray_actor_cpus=0.75, ray_batch_rows=200)
+VOTE_KEY = ("pair_id", "sample", "is_chosen_shown_first", "vote", "rationale", "n_demonstrations")
+
+
+def _seed(root: Path, pool: pa.Table) -> Lake:
+    """The 20k pairs plus 32 human-labelled gold pairs; the first N_QUEUED pairs queued for the judge."""
+    lake = Lake(root)
+    gold = [pair_row(f"gold question {i}?", f"GOOD answer {i}", f"bad answer {i}", source_row=i) for i in range(32)]
+    with lake.transaction("seed") as txn:
+        txn.append("pairs", pool)
+        txn.append("pairs", pairs_table(gold))
+    append_labels(lake, [label_row(g["pair_id"], "ann", "chosen") for g in gold])
+    anchors = [
+        {"gold_pair_id": g["pair_id"], "rank": r, "similarity": 0.9, "p": 0.4, "k": 8} for r, g in enumerate(gold)
+    ]
+    now = datetime.now(UTC)
+    queue = [
+        {"round": 1, "pair_id": p, "anchors": anchors[(i % 4) * 8 : (i % 4) * 8 + 8], "best_similarity": 0.5,
+         "route": "judge", "queued_at": now}
+        for i, p in enumerate(pool["pair_id"].to_pylist()[:N_QUEUED])
+    ]  # fmt: skip
+    lake.append("retrieval_queue", pa.Table.from_pylist(queue, schema=RETRIEVAL_QUEUE))
+    return lake
+
+
+def _votes(lake: Lake) -> set[tuple]:
+    rows = lake.dataset("judge_labels").to_table().to_pylist()
+    return {tuple(r[k] for k in VOTE_KEY) for r in rows}
+
+
+def test_ray_judge_gives_the_local_verdicts_and_honours_the_call_cache(ray_local, tmp_path, pairs_20k):
+    cfg, gate = JudgeConfig(samples=1, max_invalid_retries=0), GateConfig()
+    with FakeOpenAI(oracle_judge(), model="oracle") as server:
+        backend = make_backend(LLMConfig(base_url=server.base_url))
+        local = _seed(tmp_path / "local", pairs_20k)
+        judge_queue(local, [backend], cfg, gate)
+        n_local = len(server.requests)
+        lake = _seed(tmp_path / "ray", pairs_20k)
+        before = lake.commit()
+        report = judge_queue(lake, [backend], cfg, gate, voter=ray_voter(ENGINE))
+        n_ray = len(server.requests)
+        # the same prompts (gate, then votes) went to the judge from the actors as from this process
+        ray_prompts = [json.dumps(b["messages"]) for b in server.requests[n_local:n_ray]]
+        local_prompts = [json.dumps(b["messages"]) for b in server.requests[:n_local]]
+        assert sorted(ray_prompts) == sorted(local_prompts)
+        # a second run on Ray finds every answer in the cache the actors filled: nothing is asked again
+        judge_queue(lake, [backend], cfg, gate, voter=ray_voter(ENGINE))
+        assert len(server.requests) == n_ray
+    assert report["trusted_models"] == ["oracle"] and report["n_merged"] == N_QUEUED
+    assert _votes(lake) == _votes(local) and len(_votes(lake)) == N_QUEUED
+    assert {v[3] for v in _votes(lake)} == {"chosen", "rejected"}  # both verdicts occur: a real comparison
+    commits = [json.loads(line) for line in (lake.root / "_commits.jsonl").read_text().splitlines()]
+    new = commits[before.number :]
+    ray_commits = [c for c in new if "(ray)" in c["message"]]
+    assert len(ray_commits) == 2 and all(set(c["tables"]) == {"judge_labels"} for c in ray_commits)
