@@ -6,36 +6,22 @@ registered as its pinned Lance dataset (DuckDB scans it with projection and filt
 pushdown), all of one lake commit. A quoted identifier ``"pairs@round-3"`` (tag) or ``"pairs@12"`` (version)
 in a query is parsed out and registered too.
 
-:func:`refresh_duckdb_file` materialises the committed version of each table into
-``<lake>/lake.duckdb`` with a ``_lake_versions`` table (versions, tags, the commit): a refreshed copy that any
-DuckDB client opens, rebuilt by ``prefhouse db refresh``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from lake.analyst import analyst_path
 from lake.schemas import TABLES
 from lake.store import Lake, LakeError
 
 TIME_TRAVEL = re.compile(r'"([A-Za-z][A-Za-z0-9_]*)@([A-Za-z0-9_.\-]+)"')
-DUCKDB_FILE = "lake.duckdb"
-VERSIONS = pa.schema(
-    [
-        ("table_name", pa.string()),
-        ("version", pa.int64()),
-        ("rows", pa.int64()),
-        ("tags", pa.list_(pa.string())),
-        ("commit", pa.int64()),
-        ("refreshed_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
 
 
 def duckdb_config(threads: int = 2) -> dict[str, Any]:
@@ -54,6 +40,13 @@ READ_ONLY_HINT = (
 )
 
 
+def one_line(exc: BaseException) -> str:
+    """A DuckDB error as one line: its message lines joined, without the query excerpt and caret it adds."""
+    lines = [ln.strip() for ln in str(exc).splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("LINE ") and set(ln) != {"^"}]
+    return "; ".join(lines)
+
+
 def time_travel_refs(query: str) -> list[tuple[str, str]]:
     """The ``(table, version-or-tag)`` pairs a query names as ``"table@ref"``."""
     return sorted(set(TIME_TRAVEL.findall(query)))
@@ -63,7 +56,11 @@ def connect(lake: Lake, query: str = "", threads: int = 2) -> Any:
     """A DuckDB connection with the lake's tables (and the query's ``"t@ref"``) registered."""
     import duckdb
 
-    con = duckdb.connect(":memory:", config=read_only_config(threads))
+    analyst = analyst_path(lake)
+    if analyst.exists():  # read-only: every database attached later is read-only too
+        con = duckdb.connect(str(analyst), read_only=True, config=read_only_config(threads))
+    else:
+        con = duckdb.connect(":memory:", config=read_only_config(threads))
     with lake.reading_at():  # every table of one query from one lake commit
         committed = set(lake.tables())
         for table in committed:
@@ -87,13 +84,14 @@ def query(lake: Lake, sql: str, threads: int = 2) -> pa.Table:
     try:
         return con.execute(sql).fetch_arrow_table()
     except duckdb.CatalogException as exc:
-        raise LakeError(f'{exc}\n(hint: tables are {", ".join(lake.tables())}; old versions: "pairs@TAG")') from exc
+        hint = f'tables are {", ".join(lake.tables())}; old versions: "pairs@TAG"; marts: marts.curated_pairs'
+        raise LakeError(f"SQL error: {one_line(exc)} (hint: {hint})") from exc
     except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
-        if "disabled by config" in str(exc) or "configuration has been locked" in str(exc):
-            raise LakeError(f"{READ_ONLY_HINT} ({exc})") from exc
-        raise LakeError(f"SQL error: {exc}") from exc
+        if any(m in str(exc) for m in ("disabled by config", "configuration has been locked", "read-only mode")):
+            raise LakeError(f"{READ_ONLY_HINT} ({one_line(exc)})") from exc
+        raise LakeError(f"SQL error: {one_line(exc)}") from exc
     except duckdb.Error as exc:
-        raise LakeError(f"SQL error: {exc}") from exc
+        raise LakeError(f"SQL error: {one_line(exc)}") from exc
     finally:
         con.close()
 
@@ -125,32 +123,3 @@ def write_result(lake: Lake, table: pa.Table, path: str | Path) -> Path:
                 fh.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
     os.replace(tmp, out)
     return out
-
-
-def refresh_duckdb_file(lake: Lake, path: str | Path | None = None) -> Path:
-    """Write each table of one lake commit (and ``_lake_versions``) into a DuckDB file; replace it atomically."""
-    import duckdb
-
-    target = Path(path) if path else lake.root / DUCKDB_FILE
-    tmp = target.with_name(f".{target.name}.tmp.{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    now = datetime.now(UTC)
-    versions = []
-    con = duckdb.connect(str(tmp), config=duckdb_config())
-    try:
-        with lake.reading_at() as commit:  # the file holds one lake commit, whatever lands meanwhile
-            for table in lake.tables():
-                ds = lake.dataset(table)
-                con.register("_src", ds)
-                con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _src')
-                con.unregister("_src")
-                tags = sorted(name for name, info in lake.tags(table).items() if int(info["version"]) == ds.version)
-                versions.append({"table_name": table, "version": ds.version, "rows": ds.count_rows(),
-                                 "tags": tags, "commit": commit.number, "refreshed_at": now})  # fmt: skip
-        con.register("_v", pa.Table.from_pylist(versions, schema=VERSIONS))
-        con.execute("CREATE TABLE _lake_versions AS SELECT * FROM _v")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    os.replace(tmp, target)
-    return target

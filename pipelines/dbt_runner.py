@@ -5,6 +5,12 @@ The runner pins every source table at the lake's committed version (passed to db
 under ``<lake>/_dbt/`` (one per lake, outside git), and writes ``<lake>/_dbt/last_build.json``:
 round, stage, vars, the versions read, and whether the build passed. :mod:`pipelines.publish`
 publishes a round only from a passing build recorded there.
+
+Each ``build`` or ``run`` also leaves a copy of its DuckDB file per round,
+``<lake>/_dbt/rounds/round_N.duckdb`` beside its record ``round_N.json`` (the round's last
+build), so the marts of every round stay queryable after later rounds rebuild the working
+file: :func:`round_marts` lists them, and the analyst file (:mod:`lake.sql`) serves them as
+the schemas ``marts_round_N`` (and ``marts``, the last build).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +49,7 @@ SOURCE_TABLES = (
     "annotator_agreement",
 )
 LAST_BUILD = "last_build.json"
+ROUNDS_DIR = "rounds"
 
 
 @dataclass
@@ -75,7 +83,7 @@ def query_marts(lake: Lake, sql: str, params: list[Any] | None = None) -> tuple[
     import duckdb
 
     from lake import LakeError
-    from lake.sql import READ_ONLY_HINT, read_only_config
+    from lake.sql import READ_ONLY_HINT, one_line, read_only_config
 
     path = duckdb_path(lake)
     if not path.exists():
@@ -85,9 +93,9 @@ def query_marts(lake: Lake, sql: str, params: list[Any] | None = None) -> tuple[
         result = con.execute(sql, params or [])
         return [d[0] for d in result.description or []], result.fetchall() if result.description else []
     except duckdb.PermissionException as exc:
-        raise LakeError(f"{READ_ONLY_HINT} ({exc})") from exc
+        raise LakeError(f"{READ_ONLY_HINT} ({one_line(exc)})") from exc
     except duckdb.Error as exc:  # one clean line, as `prefhouse sql` gives
-        raise LakeError(f"SQL error: {exc}") from exc
+        raise LakeError(f"SQL error: {one_line(exc)}") from exc
     finally:
         con.close()
 
@@ -203,8 +211,45 @@ def run_dbt(
         finished_at=datetime.now(UTC).isoformat(),
     )
     if command.split()[0] in ("build", "run"):
-        (dbt_dir(lake) / LAST_BUILD).write_text(json.dumps(asdict(result), indent=1))
+        record = json.dumps(asdict(result), indent=1)
+        (dbt_dir(lake) / LAST_BUILD).write_text(record)
+        _keep_round_copy(lake, int(round), record)
     return result
+
+
+def _keep_round_copy(lake: Lake, round: int, record: str) -> None:
+    """Copy the working DuckDB file to ``rounds/round_N.duckdb`` (then its record): each replaced atomically."""
+    src = duckdb_path(lake)
+    if not src.exists():
+        return
+    rounds = dbt_dir(lake) / ROUNDS_DIR
+    rounds.mkdir(parents=True, exist_ok=True)
+    for name, write in (
+        (f"round_{round}.duckdb", lambda tmp: shutil.copyfile(src, tmp)),
+        (f"round_{round}.json", lambda tmp: tmp.write_text(record)),
+    ):
+        target = rounds / name
+        tmp = target.with_name(f".{name}.tmp.{os.getpid()}")
+        write(tmp)
+        os.replace(tmp, target)
+
+
+def refresh_analyst_file(lake: Lake, path: str | Path | None = None, full: bool = False) -> Path:
+    """Bring ``<lake>/lake.duckdb`` up to the lake's commit and every round's marts (see :mod:`lake.analyst`)."""
+    from lake.analyst import refresh
+
+    return refresh(lake, round_marts(lake), path, full=full)
+
+
+def round_marts(lake: Lake) -> dict[int, tuple[Path, dict[str, Any]]]:
+    """Round -> (its DuckDB copy, its build record) for every round built on ``lake``."""
+    rounds = dbt_dir(lake) / ROUNDS_DIR
+    found: dict[int, tuple[Path, dict[str, Any]]] = {}
+    for record in sorted(rounds.glob("round_*.json")) if rounds.exists() else []:
+        db = record.with_suffix(".duckdb")
+        if db.exists() and record.stem.removeprefix("round_").isdigit():
+            found[int(record.stem.removeprefix("round_"))] = (db, json.loads(record.read_text()))
+    return found
 
 
 def build(

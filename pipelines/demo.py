@@ -268,10 +268,25 @@ def _unmeasured_sources(lake: Lake) -> str:
     )
 
 
-def show_sql(lake: Lake, out: TextIO) -> None:
+def published_join(round: int) -> tuple[str, str]:
+    """The round's published sets, its marts and ``pairs`` in one query (the analyst file answers it too)."""
+    return (
+        f"what round {round} published, by rule and source (tags, the round's marts and pairs in one query)",
+        f"select m.decision, m.decision_rule, p.source, count(*) as pairs, "
+        f"round(avg(length(p.chosen))) as chosen_chars, round(avg(length(p.rejected))) as rejected_chars "
+        f'from (select pair_id from "curated@round-{round}" union all select pair_id from "flipped@round-{round}") t '
+        f"join marts_round_{round}.curated_pairs m using (pair_id) join pairs p using (pair_id) "
+        f"group by all order by 4 desc",
+    )
+
+
+def show_sql(lake: Lake, out: TextIO, round: int) -> None:
     from lake.sql import query
 
-    for title, sql in QUERIES:
+    queries = list(QUERIES)
+    if f"round-{round}" in lake.tags("curated") and f"round-{round}" in lake.tags("flipped"):
+        queries.append(published_join(round))
+    for title, sql in queries:
         _say(out, f"\n-- {title}\n{sql}")
         table = query(lake, sql)
         for row in table.to_pylist()[:12]:
@@ -299,7 +314,7 @@ def run_demo(lake: Lake, cfg: DemoConfig, out: TextIO) -> int:
     show_trust(lake, out)
     show_benchmarks(lake, out)
     show_decisions(lake, last, out)
-    show_sql(lake, out)
+    show_sql(lake, out, last)
     from pipelines.report.collect import report_dir
 
     _say(out, f"\n== done in {time.perf_counter() - t0:.0f} s ==")
@@ -311,6 +326,7 @@ def run_demo(lake: Lake, cfg: DemoConfig, out: TextIO) -> int:
         _say(out, f"  train on it    : prefhouse --lake {lake.root} train --table curated --tag {tag}")
     _say(out, f"report           : {report_dir(lake, last) / 'report.html'}")
     _say(out, f"quality gate     : {lake.root / '_quality' / tag / 'index.html'}")
-    _say(out, f'SQL entry point  : prefhouse --lake {lake.root} sql "select * from curated limit 5"')
-    _say(out, f"dbt marts (DuckDB): {lake.root / '_dbt' / 'prefhouse.duckdb'} (curated_pairs, round_summary, ...)")
+    _say(out, f'SQL entry point  : prefhouse --lake {lake.root} sql "select * from marts.round_summary"')
+    _say(out, f"analyst file     : {lake.root / 'lake.duckdb'} (the same tables, tags and marts_round_N.* for any "
+              "DuckDB client)")  # fmt: skip
     return 0 if all(s == "done" for s in status.values()) else 1

@@ -59,7 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for noisy in ("httpx", "great_expectations"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     from lake import LakeError
+    from prefhouse.commands.common import keep_analyst_file_current, lake_signature
 
+    before, interrupted = lake_signature(args), False
     try:
         return int(args.func(args) or 0)
     except (LakeError, FileNotFoundError, ValueError) as exc:
@@ -67,7 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("interrupted: the lake stays at its last committed version", file=sys.stderr)
+        interrupted = True
         return 130
+    finally:  # whatever the command committed (a failed round may have), the analyst file mirrors it
+        if not interrupted:
+            keep_analyst_file_current(args, before)
 
 
 if __name__ == "__main__":

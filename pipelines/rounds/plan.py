@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lake import Lake
+from pipelines.dbt_runner import refresh_analyst_file
 from pipelines.rounds.config import RoundConfig
 from pipelines.rounds.runner import RoundOutcome, run_round
 from pipelines.rounds.step import Step
@@ -32,4 +33,6 @@ def run_configured_round(lake: Lake, config: RoundConfig, log: Callable[[str], N
         from pipelines.rounds.steps_eval import named_benchmarks
 
         named_benchmarks(config.eval_benchmarks)
-    return run_round(lake, config.round, int(config.stage), steps_for(int(config.stage)), config, log=log)
+    outcome = run_round(lake, config.round, int(config.stage), steps_for(int(config.stage)), config, log=log)
+    refresh_analyst_file(lake)  # the round's tags and marts, queryable from any DuckDB client
+    return outcome

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from prefhouse.commands.common import open_lake
+from prefhouse.commands.lakecmds import add_output_options, emit_result
 from prefhouse.configargs import add_config_args, config_from_args
 
 
@@ -93,12 +94,14 @@ def run_docs(args: argparse.Namespace) -> int:
 
 
 def run_sql(args: argparse.Namespace) -> int:
-    from pipelines import dbt_runner
-    from prefhouse.commands.lakecmds import print_table
+    import pyarrow as pa
 
-    columns, rows = dbt_runner.query_marts(open_lake(args, create=False), args.query)
-    print_table([dict(zip(columns, r, strict=True)) for r in rows], columns)
-    return 0
+    from pipelines import dbt_runner
+
+    lake = open_lake(args, create=False)
+    columns, rows = dbt_runner.query_marts(lake, args.query)
+    table = pa.Table.from_pylist([dict(zip(columns, r, strict=True)) for r in rows]) if rows else None
+    return emit_result(lake, table if table is not None else pa.table({c: pa.array([]) for c in columns}), args)
 
 
 def run_decontam_summary(args: argparse.Namespace) -> int:
@@ -147,15 +150,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dbt build (models, data tests, unit tests) for one round",
         description=(
             "Run `dbt build --vars '{round: N, stage: S}'` in-process over the lake, every source table pinned at "
-            "its committed version. The marts land in <lake>/_dbt/prefhouse.duckdb. Exit 1 if a model or test fails."
+            "its committed version. The marts land in <lake>/_dbt/prefhouse.duckdb (a copy per round in _dbt/rounds/), "
+            "and `prefhouse sql` sees them as marts.* and marts_round_N.*. Exit 1 if a model or test fails."
         ),
     )
     add_config_args(p, DbtBuildConfig)
     p.set_defaults(func=run_build)
     p = dbt.add_parser("docs", help="dbt docs generate --static: lineage and model docs in one offline HTML file")
     p.set_defaults(func=run_docs)
-    p = dbt.add_parser("sql", help="query the marts of the last build (curated_pairs, round_summary, ...)")
+    p = dbt.add_parser(
+        "sql",
+        help="query the marts of the last build (curated_pairs, round_summary, ...)",
+        description=(
+            "Query the working DuckDB file of the last dbt build, models by bare name. To join marts with lake "
+            "tables and other rounds, use `prefhouse sql` (marts.curated_pairs, marts_round_N.*)."
+        ),
+    )
     p.add_argument("query", help='SQL, e.g. "select decision, count(*) from curated_pairs group by 1"')
+    add_output_options(p)
     p.set_defaults(func=run_sql)
 
     decon = sub.add_parser(

@@ -19,17 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run a DuckDB query over the lake's tables",
         description=(
             "Run DuckDB SQL over the lake tables by name. Query an older version or tag as a quoted identifier: "
-            '"pairs@round-3" or "pairs@12". Extensions are never downloaded.'
+            '"pairs@round-3" or "pairs@12". The marts of each round\'s dbt build are there too: marts.curated_pairs '
+            "(the last build), marts_round_3.curated_pairs (round 3's last build), and _marts_builds says which is "
+            "which. The same names work in any DuckDB client opened on <lake>/lake.duckdb. Read-only; extensions "
+            "are never downloaded."
         ),
     )
     p.add_argument("query", help='SQL, e.g. "select source, count(*) from pairs group by 1"')
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
-    p.add_argument(
-        "--out",
-        default=None,
-        help="save the result to this file instead (.parquet, .csv or .jsonl; never inside the lake): "
-        "the only way SQL writes anything, since queries cannot write, attach or read files",
-    )
+    add_output_options(p)
     p.set_defaults(func=run_sql)
 
     p = sub.add_parser("tables", help="list the lake's tables: committed version, rows, the tags of that version")
@@ -62,7 +59,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     db = sub.add_parser("db", help="the analyst DuckDB file <lake>/lake.duckdb").add_subparsers(
         dest="db_command", metavar="ACTION", required=True
     )
-    p = db.add_parser("refresh", help="rebuild <lake>/lake.duckdb from the committed version of every table")
+    p = db.add_parser(
+        "refresh",
+        help="rebuild <lake>/lake.duckdb: every table, tagged version and round's marts",
+        description=(
+            "Rebuild the analyst file from nothing: the committed version of every table, each tagged version "
+            'as "table@tag", and the marts of each round\'s last dbt build (schemas marts_round_N; marts = the '
+            "last build). Every command that commits or builds keeps it current by itself "
+            "(PREFHOUSE_ANALYST_FILE=off turns that off); this is the manual repair."
+        ),
+    )
     p.add_argument("--out", default=None, help="write to this file instead of <lake>/lake.duckdb")
     p.set_defaults(func=run_db_refresh)
 
@@ -120,11 +126,28 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     print(f"({len(rows)} rows)")
 
 
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """``--format`` and ``--out``, the same on every SQL command."""
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="save the result to this file instead (.parquet, .csv or .jsonl; never inside the lake): "
+        "the only way SQL writes anything, since queries cannot write, attach or read files",
+    )
+
+
 def run_sql(args: argparse.Namespace) -> int:
-    from lake.sql import query, write_result
+    from lake.sql import query
 
     lake = open_lake(args, create=False)
-    result = query(lake, args.query)
+    return emit_result(lake, query(lake, args.query), args)
+
+
+def emit_result(lake: Any, result: Any, args: argparse.Namespace) -> int:
+    """Print an Arrow result as ``--format`` says, or save it to ``--out``."""
+    from lake.sql import write_result
+
     if args.out:
         table = _stringify_nested(result) if str(args.out).lower().endswith(".csv") else result
         print(f"{result.num_rows} rows -> {write_result(lake, table, args.out)}")
@@ -202,10 +225,10 @@ def run_tag(args: argparse.Namespace) -> int:
 
 
 def run_db_refresh(args: argparse.Namespace) -> int:
-    from lake.sql import refresh_duckdb_file
+    from pipelines.dbt_runner import refresh_analyst_file
 
-    path = refresh_duckdb_file(open_lake(args, create=False), args.out)
-    print(f"wrote {path} (a copy of the committed tables; rerun `prefhouse db refresh` after writes)")
+    path = refresh_analyst_file(open_lake(args, create=False), args.out, full=True)
+    print(f"wrote {path} (the committed tables, tagged versions and round marts; kept current by every command)")
     return 0
 
 

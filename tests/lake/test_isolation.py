@@ -16,8 +16,9 @@ import duckdb
 import pytest
 
 from lake import Lake
+from lake.analyst import refresh
 from lake.records import pair_row, pairs_table
-from lake.sql import query, refresh_duckdb_file
+from lake.sql import query
 from pipelines.ingest.writer import ingest_paths
 from prefhouse.cli import main
 from tests.ingest.helpers import write_jsonl
@@ -57,7 +58,7 @@ def test_db_refresh_holds_one_commit_while_an_ingest_lands(lake, tmp_path, monke
     _ingest(lake, tmp_path / "a.jsonl", 0, 200)
     before = lake.commit().number
     landed = _ingest_lands_during_first_read(monkeypatch, lake, tmp_path)
-    path = refresh_duckdb_file(lake)
+    path = refresh(lake)
     assert landed and landed[0] > before  # the ingest really committed while the refresh read
     con = duckdb.connect(str(path), read_only=True)
     try:

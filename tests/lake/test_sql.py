@@ -10,8 +10,9 @@ import duckdb
 import pytest
 
 from lake import LakeError
+from lake.analyst import refresh
 from lake.records import pair_row, pairs_table
-from lake.sql import query, refresh_duckdb_file, time_travel_refs
+from lake.sql import query, time_travel_refs
 from prefhouse.cli import main
 
 
@@ -45,14 +46,14 @@ def test_unwritten_known_table_is_empty_and_errors_name_the_fix(lake):
 
 def test_duckdb_file_is_a_refreshed_copy(lake):
     _two_versions(lake)
-    path = refresh_duckdb_file(lake)
+    path = refresh(lake)
     con = duckdb.connect(str(path), read_only=True)
     assert con.execute("select count(*) from pairs").fetchone() == (2,)
     versions = con.execute("select table_name, version, rows, tags from _lake_versions").fetchall()
     con.close()
     assert ("pairs", lake.version("pairs"), 2, []) in versions
     lake.append("pairs", pairs_table([pair_row("q3", "e", "f")]))
-    refresh_duckdb_file(lake)
+    refresh(lake)
     con = duckdb.connect(str(path), read_only=True)
     assert con.execute("select count(*) from pairs").fetchone() == (3,)
     con.close()
@@ -95,7 +96,7 @@ def test_cli_sql_formats_tables_history_tag(lake, capsys):
 def test_analyst_sql_cannot_write_attach_or_read_files(lake, sql):
     """Issue 16, finding 1: each of these once succeeded and could break the lake."""
     _two_versions(lake)
-    refresh_duckdb_file(lake)
+    refresh(lake)
     before = {p.name: p.stat().st_mtime_ns for p in lake.root.iterdir()}
     with pytest.raises(LakeError, match="read-only"):
         query(lake, sql.format(root=lake.root))

@@ -52,7 +52,7 @@ def _config(rnd: int, stage: int) -> RoundConfig:
     )
 
 
-def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch):
+def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     _tiny_lake(lake, tmp_path)
     quiet = lambda _m: None  # noqa: E731
@@ -123,3 +123,22 @@ def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch):
     report = (lake.root / "_reports" / "round-3" / "report.html").read_text()
     assert report.count("<svg") == 7 and "round-3" in report
     assert "gold RM accuracy" in report and "best RM accuracy" in report and "evalbiasbench" in report
+
+    # One SQL surface: round 3's tags, its marts and pairs in one `prefhouse sql` call, and the same
+    # query in a plain DuckDB client on the analyst file the rounds keep current.
+    import duckdb
+
+    from pipelines.demo import published_join
+    from prefhouse.cli import main
+
+    _, sql = published_join(3)
+    assert main(["--lake", str(lake.root), "sql", sql, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sum(r["pairs"] for r in rows) == kept + flipped
+    assert {r["decision"] for r in rows} <= {"keep", "flip"}
+    con = duckdb.connect(str(lake.root / "lake.duckdb"), read_only=True)
+    try:
+        assert sum(r[3] for r in con.execute(sql).fetchall()) == kept + flipped
+        assert con.execute("select round from _marts_builds where is_last").fetchall() == [(3,)]
+    finally:
+        con.close()
