@@ -74,10 +74,19 @@ def _judge(args: argparse.Namespace) -> int:
     from pipelines.annotate.gate import GateConfig
     from pipelines.annotate.judge import JudgeConfig
     from pipelines.annotate.judge_run import judge_queue
+    from pipelines.scale.cluster import EngineConfig
 
     lake = open_lake(args, create=False)
+    engine = config_from_args(EngineConfig, args)
     with _backends(args, args.models) as backends:
-        report = judge_queue(lake, backends, config_from_args(JudgeConfig, args), config_from_args(GateConfig, args))
+        judge_cfg, gate_cfg = config_from_args(JudgeConfig, args), config_from_args(GateConfig, args)
+        if engine.engine == "ray":  # one cluster for every judge's votes
+            from pipelines.scale import ray_cluster, ray_voter
+
+            with ray_cluster(engine):
+                report = judge_queue(lake, backends, judge_cfg, gate_cfg, voter=ray_voter(engine))
+        else:
+            report = judge_queue(lake, backends, judge_cfg, gate_cfg)
     _print(report)
     return 0
 
@@ -99,6 +108,7 @@ def _gate(args: argparse.Namespace) -> int:
 def _judge_parser(sub: argparse._SubParsersAction) -> None:
     from pipelines.annotate.gate import GateConfig
     from pipelines.annotate.judge import JudgeConfig
+    from pipelines.scale.cluster import EngineConfig
 
     def options(p: argparse.ArgumentParser) -> None:
         add_config_args(p, JudgeConfig)
@@ -117,9 +127,11 @@ def _judge_parser(sub: argparse._SubParsersAction) -> None:
         help="LLM judges vote on the round's queue (gated on gold first)",
         description="Measure each judge on gold (both orders) unless already measured for the "
         "round, then let the trusted ones vote on the queued pairs; untrusted judges are skipped "
-        "and the report says why.",
+        "and the report says why. With --engine ray the votes are asked from Ray actors over the pairs' Lance "
+        "fragments (the ray extra; the gate stays local); docs/scale.md.",
     )
     options(judge)
+    add_config_args(judge, EngineConfig)
     judge.set_defaults(func=_judge)
     judge_sub = judge.add_subparsers(dest="judge_command", metavar="{gate}")
     gate = judge_sub.add_parser("gate", help="(re)measure judge accuracy and position bias on gold, both orders")

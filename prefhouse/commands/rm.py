@@ -22,6 +22,7 @@ TRAIN_EPILOG = """examples:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add train, score and eval to the root parser."""
+    from pipelines.scale.cluster import EngineConfig
     from rm.config import EvalConfig, ScoreConfig, TrainConfig
 
     p = sub.add_parser(
@@ -42,9 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "score", help="score lake pairs with a trained run and write the rewards back",
         description="Write reward_chosen/reward_rejected/margin/p for every pair of a table to rm_scores (resumable, "
-        "chunk by chunk) and as rm_<run>_* columns on the table (a new table version).",
+        "chunk by chunk) and as rm_<run>_* columns on the table (a new table version). With --engine ray the "
+        "pairs are scored by a Ray Data job over the table's Lance fragments (the ray extra) and land in one "
+        "lake commit; docs/scale.md.",
     )  # fmt: skip
     add_config_args(p, ScoreConfig)
+    add_config_args(p, EngineConfig)
     p.set_defaults(func=_score)
 
     p = sub.add_parser(
@@ -76,11 +80,19 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from pipelines.scale.cluster import EngineConfig
     from rm.config import ScoreConfig
     from rm.score import score
 
     config = config_from_args(ScoreConfig, args)
-    version = score(open_lake(args, create=False), config.run, config.table, config=config, progress=True)
+    engine = config_from_args(EngineConfig, args)
+    lake = open_lake(args, create=False)
+    if engine.engine == "ray":
+        from pipelines.scale import score_ray
+
+        version = score_ray(lake, config.run, config, engine)
+    else:
+        version = score(lake, config.run, config.table, config=config, progress=True)
     print(json.dumps({"run": str(config.run), "table": config.table, "version": version}))
     return 0
 

@@ -121,3 +121,15 @@ def test_a_failed_job_commits_nothing_and_leaves_no_file(ray_local, tmp_path, ta
         score_ray(lake, tiny_run, ScoreConfig(run=tiny_run), ENGINE, scorer=Fails)
     assert lake.commit() == before and not lake.exists("rm_scores")
     assert sorted(p for p in lake.root.rglob("*") if p.is_file()) == files
+
+
+def test_score_command_with_engine_ray(ray_local, tmp_path, table, tiny_run, local_scores):
+    from prefhouse.cli import main
+
+    want, _ = local_scores
+    lake = _lake(tmp_path / "lakehouse", table.slice(0, 300))
+    before = lake.commit()
+    args = ["--lake", str(lake.root), "score", "--run", str(tiny_run), "--engine", "ray", "--ray-actor-cpus", "0.5"]
+    assert main(args) == 0
+    assert lake.commit().number == before.number + 1
+    _assert_same(_scores(lake, "tiny"), {p: want[p] for p in table.slice(0, 300)["pair_id"].to_pylist()})
