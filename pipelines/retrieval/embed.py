@@ -22,6 +22,7 @@ from pipelines.retrieval.text import ATTRIBUTE_FIELDS, pair_text, text_hash
 from pipelines.retrieval.vectors import IndexSettings, SyncReport, sync_vectors
 
 EMBEDDINGS = "embeddings"
+TEXT_COLUMNS = ["pair_id", "conversation"]  # what a pair's embedded text is made of
 
 
 @dataclass
@@ -59,16 +60,21 @@ def ok_attributes(lake: Lake) -> pl.DataFrame:
 
 def pair_texts(pairs: Snapshot, attributes: pl.DataFrame, batch_size: int = 8192) -> Iterator[pa.Table]:
     """``(pair_id, text, text_hash)`` for every pair of the snapshot, batch by batch."""
-    for batch in pairs.to_batches(columns=["pair_id", "conversation"], batch_size=batch_size):
-        frame = pl.from_arrow(batch).join(attributes, on="pair_id", how="left", maintain_order="left")  # type: ignore[arg-type]
-        texts = [pair_text(row["conversation"], row) for row in frame.iter_rows(named=True)]
-        yield pa.table(
-            {
-                "pair_id": batch.column("pair_id"),
-                "text": pa.array(texts, pa.string()),
-                "text_hash": pa.array([text_hash(t) for t in texts], pa.string()),
-            }
-        )
+    for batch in pairs.to_batches(columns=TEXT_COLUMNS, batch_size=batch_size):
+        yield batch_texts(batch, attributes)
+
+
+def batch_texts(batch: pa.RecordBatch | pa.Table, attributes: pl.DataFrame) -> pa.Table:
+    """``(pair_id, text, text_hash)`` for a batch of ``(pair_id, conversation)`` rows."""
+    frame = pl.from_arrow(batch).join(attributes, on="pair_id", how="left", maintain_order="left")  # type: ignore[arg-type]
+    texts = [pair_text(row["conversation"], row) for row in frame.iter_rows(named=True)]
+    return pa.table(
+        {
+            "pair_id": batch.column("pair_id"),
+            "text": pa.array(texts, pa.string()),
+            "text_hash": pa.array([text_hash(t) for t in texts], pa.string()),
+        }
+    )
 
 
 def embed_pairs(lake: Lake, config: EmbedConfig | None = None, encoder: Encoder | None = None) -> SyncReport:

@@ -13,6 +13,7 @@ from prefhouse.configargs import add_config_args, config_from_args, config_to_di
 def register(sub: argparse._SubParsersAction) -> None:
     from pipelines.retrieval.neardup import NeardupConfig
     from pipelines.retrieval.retrieve import RetrieveConfig
+    from pipelines.scale.cluster import EngineConfig
 
     p = sub.add_parser(
         "embed",
@@ -20,10 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Embed each pair's conversation plus its preference attributes (when annotated) with a "
             "sentence-transformers model; only new or changed pairs are embedded; builds a cosine ANN index "
-            "once the table reaches --ann-min-rows. With --neardup, also cluster near-duplicate prompts."
+            "once the table reaches --ann-min-rows. With --neardup, also cluster near-duplicate prompts. With "
+            "--engine ray the pairs are encoded by a Ray Data job over their Lance fragments (the ray extra); "
+            "docs/scale.md."
         ),
     )
     add_config_args(p, NeardupConfig)
+    add_config_args(p, EngineConfig)
     p.add_argument("--neardup", action="store_true", help="also run `prefhouse neardup` afterwards")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_embed)
@@ -77,12 +81,19 @@ def _print(report: object, as_json: bool) -> None:
 def run_embed(args: argparse.Namespace) -> int:
     from pipelines.retrieval import embed_pairs
     from pipelines.retrieval.neardup import NeardupConfig
+    from pipelines.scale.cluster import EngineConfig
 
     config = config_from_args(NeardupConfig, args)
     config.progress = config.progress and not args.json
     lake = open_lake(args, create=False)
     encoder = config.encoder()
-    _print(embed_pairs(lake, config, encoder), args.json)
+    engine = config_from_args(EngineConfig, args)
+    if engine.engine == "ray":
+        from pipelines.scale.embed import embed_ray
+
+        _print(embed_ray(lake, config, engine), args.json)
+    else:
+        _print(embed_pairs(lake, config, encoder), args.json)
     if args.neardup:
         from pipelines.retrieval import find_near_duplicates
 

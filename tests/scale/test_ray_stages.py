@@ -1,4 +1,4 @@
-"""LLM judge votes on a real local Ray cluster against a real local HTTP judge: the local verdicts, cached."""
+"""Judge votes (against a real local HTTP judge) and embeddings on a real local Ray cluster: the local results."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -23,10 +24,13 @@ from pipelines.annotate import GateConfig, JudgeConfig, judge_queue, make_backen
 from pipelines.annotate.llm import LLMConfig  # noqa: E402
 from pipelines.labelapp import append_labels, label_row  # noqa: E402
 from pipelines.scale import EngineConfig  # noqa: E402
+from pipelines.scale.embed import embed_ray  # noqa: E402
 from pipelines.scale.judge import ray_voter  # noqa: E402
 
 N_QUEUED = 600
+N_EMBEDDED = 400
 ENGINE = EngineConfig(engine="ray", ray_actors=2, ray_actor_cpus=0.75, ray_batch_rows=200)
+EMBED_ENGINE = EngineConfig(engine="ray", ray_actors=1, ray_actor_cpus=1.0, ray_batch_rows=200)  # one model load
 VOTE_KEY = ("pair_id", "sample", "is_chosen_shown_first", "vote", "rationale", "n_demonstrations")
 
 
@@ -81,3 +85,29 @@ def test_ray_judge_gives_the_local_verdicts_and_honours_the_call_cache(ray_local
     new = commits[before.number :]
     ray_commits = [c for c in new if "(ray)" in c["message"]]
     assert len(ray_commits) == 2 and all(set(c["tables"]) == {"judge_labels"} for c in ray_commits)
+
+
+def _vectors(lake: Lake) -> dict[str, list[float]]:
+    rows = lake.dataset("embeddings").to_table(columns=["pair_id", "vector", "text_hash", "model"]).to_pylist()
+    return {r["pair_id"]: (r["vector"], r["text_hash"], r["model"]) for r in rows}
+
+
+def test_ray_embedding_gives_the_local_vectors_in_one_commit(ray_local, tmp_path, pairs_20k):
+    from pipelines.retrieval import EmbedConfig, embed_pairs
+
+    pool = pairs_20k.slice(0, N_EMBEDDED)
+    cfg = EmbedConfig(progress=False, threads=1)
+    local = Lake(tmp_path / "local")
+    local.append("pairs", pool)
+    embed_pairs(local, cfg)
+    lake = Lake(tmp_path / "ray")
+    lake.append("pairs", pool)
+    before = lake.commit()
+    report = embed_ray(lake, cfg, EMBED_ENGINE)
+    assert lake.commit().number == before.number + 1 and report.n_embedded == N_EMBEDDED
+    got, want = _vectors(lake), _vectors(local)
+    assert got.keys() == want.keys() and len(got) == N_EMBEDDED
+    assert all(got[p][1:] == want[p][1:] for p in want)  # same texts, same model
+    assert max(float(np.abs(np.subtract(got[p][0], want[p][0])).max()) for p in want) < 1e-4
+    # a re-run over an unchanged lake embeds nothing and writes nothing, as the local stage
+    assert embed_ray(lake, cfg, EMBED_ENGINE).n_embedded == 0 and lake.commit().number == before.number + 1
