@@ -38,6 +38,9 @@ class DiesOnce(RewardScorer):
 
 
 class Fails(RewardScorer):
+    def __init__(self, **kwargs):  # no model: the job fails on its first batch
+        pass
+
     def __call__(self, batch):
         raise ValueError("this stage always fails")
 
@@ -129,7 +132,7 @@ def test_score_command_with_engine_ray(ray_local, tmp_path, table, tiny_run, loc
     want, _ = local_scores
     lake = _lake(tmp_path / "lakehouse", table.slice(0, 300))
     before = lake.commit()
-    args = ["--lake", str(lake.root), "score", "--run", str(tiny_run), "--engine", "ray", "--ray-actor-cpus", "0.5"]
+    args = ["--lake", str(lake.root), "score", "--run", str(tiny_run), "--engine", "ray", "--ray-actors", "1"]
     assert main(args) == 0
     assert lake.commit().number == before.number + 1
     _assert_same(_scores(lake, "tiny"), {p: want[p] for p in table.slice(0, 300)["pair_id"].to_pylist()})

@@ -27,7 +27,7 @@ from pipelines.scale import EngineConfig  # noqa: E402
 from pipelines.scale.embed import embed_ray  # noqa: E402
 from pipelines.scale.judge import ray_voter  # noqa: E402
 
-N_QUEUED = 600
+N_QUEUED = 400
 N_EMBEDDED = 400
 ENGINE = EngineConfig(engine="ray", ray_actors=2, ray_actor_cpus=0.75, ray_batch_rows=200)
 EMBED_ENGINE = EngineConfig(engine="ray", ray_actors=1, ray_actor_cpus=1.0, ray_batch_rows=200)  # one model load
