@@ -63,8 +63,9 @@ def ray_cluster(config: EngineConfig) -> Iterator[None]:
 
     A Ray session that is already open in this process (a test's cluster) is used as it is.
     """
-    for key, value in LOCAL_ENV.items():  # read when ray is first imported
-        os.environ.setdefault(key, value)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not config.ray_address:  # read when ray is first imported; a driver joining a cluster needs its real address
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
     from ray._private import ray_constants
 
