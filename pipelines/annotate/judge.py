@@ -39,11 +39,12 @@ class JudgeConfig:
     samples: int = field(default=3, metadata={"help": "votes per model per pair (self-consistency)"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature (0 when --samples 1)"})
     max_tokens: int = field(default=256, metadata={"help": "longest answer, in tokens"})
-    merge: Literal["majority", "unanimous", "any"] = field(
-        default="majority",
+    merge: Literal["pooled", "majority", "unanimous", "any"] = field(
+        default="pooled",
         metadata={
-            "help": "across models: majority of model verdicts; unanimous (every model decided, all agree); "
-            "any (the models that decided agree)"
+            "help": "across models, the rule the dbt build applies (var judge_merge): pooled (every valid vote; "
+            "one side needs more than half); majority of model verdicts; unanimous (every model decided, all "
+            "agree); any (the models that decided agree)"
         },
     )
     route: Literal["judge", "all"] = field(default="judge", metadata={"help": "queued pairs routed to judges, or all"})
@@ -197,7 +198,9 @@ def merge_votes(rows: list[dict[str, Any]], rule: str, models: list[str] | None 
         verdicts = {m: model_verdict(v) for m, v in per_model.items()}
         decided = [v for v in verdicts.values() if v is not None]
         c = Counter(decided)
-        if rule == "unanimous":
+        if rule == "pooled":  # every valid vote of every model in one pot, as a model's own samples are
+            merged = model_verdict([v for votes in per_model.values() for v in votes])
+        elif rule == "unanimous":
             merged = decided[0] if decided and len(c) == 1 and len(decided) == len(verdicts) else None
         elif rule == "any":
             merged = decided[0] if len(c) == 1 else None

@@ -32,6 +32,9 @@ class PrecheckConfig:
     round: int | None = field(default=None, metadata={"help": "pre-check this round's human queue (default: latest)"})
     all_objective: bool = field(default=False, metadata={"help": "pre-check every objective pair, not only queued"})
     limit: int | None = field(default=None, metadata={"help": "pre-check at most N pairs"})
+    pair_ids: list[str] | None = field(
+        default=None, metadata={"help": "pre-check these pairs (those of them that are objective) instead"}
+    )
     template: str = field(default="precheck.v1", metadata={"help": "prompt template version"})
     max_tokens: int = field(default=256, metadata={"help": "longest answer, in tokens"})
     max_chars: int = field(default=4000, metadata={"help": "cut each text to this many characters"})
@@ -39,7 +42,9 @@ class PrecheckConfig:
 
 def select_pairs(lake: Lake, cfg: PrecheckConfig) -> list[str]:
     objective = {p for p, a in data.load_attributes(lake).items() if a["objectivity"] == "objective"}
-    if cfg.all_objective:
+    if cfg.pair_ids is not None:
+        ids = [pid for pid in cfg.pair_ids if pid in objective]
+    elif cfg.all_objective:
         ids = sorted(objective)
     else:
         queue = data.queue_rows(lake, cfg.round, "human") or data.queue_rows(lake, cfg.round)

@@ -59,6 +59,23 @@ class RoundConfig:
     judge_base_url: str | None = field(
         default=None, metadata=_h("OpenAI-compatible endpoint (default: $OPENAI_BASE_URL); none: judging skipped")
     )
+    judges: list[str] = field(
+        default_factory=list,
+        metadata=_h(
+            "the round's judges, each its own model and endpoint: MODEL=URL (OpenAI-compatible), URL (its first "
+            "model) or vllm:PATH (offline vLLM, gpu extra); each is gated on gold, and the trusted ones' votes "
+            "merge by --judge-merge (default: one judge, --judge-model on --judge-base-url)"
+        )
+        | {"metavar": "JUDGE"},
+    )
+    judge_merge: Literal["pooled", "majority", "unanimous", "any"] = field(
+        default="pooled",
+        metadata=_h(
+            "how the trusted judges' votes merge (the dbt var judge_merge; docs/curation.md): pooled (every "
+            "vote, one side needs more than judge_majority of them), majority (of the judges' own verdicts), "
+            "unanimous (every judge decided, all agree), any (the judges that decided agree)"
+        ),
+    )
     judge_samples: int = field(default=3, metadata=_h("votes per judge model per pair (self-consistency)"))
     judge_gold: int = field(default=200, metadata=_h("measure each judge on at most N gold pairs (both orders)"))
     judge_max_demos: int = field(
@@ -67,6 +84,21 @@ class RoundConfig:
     judge_limit: int | None = field(default=None, metadata=_h("judge at most N queued pairs per round"))
     attributes_limit: int | None = field(
         default=None, metadata=_h("annotate at most N pairs with preference attributes per round (LLM cost)")
+    )
+    neardup: bool = field(
+        default=True,
+        metadata=_h("cluster near-duplicate prompts (MiniLM, cosine >= 0.9) into neighbours before the dbt build"),
+    )
+    score_columns: bool = field(
+        default=False,
+        metadata=_h("write the round's RM scores back to pairs as rm_<run>_* columns (a new pairs version)"),
+    )
+    precheck: bool = field(
+        default=False,
+        metadata=_h(
+            "LLM pre-check (is each response correct?) of the objective pairs queued for humans and of objective "
+            "gold, on the LLM backend; measured on gold like every source, it votes only when trusted"
+        ),
     )
     gate: bool = field(default=True, metadata=_h("run the quality gate before publishing (a failure blocks publish)"))
     kept_tolerance: float = field(

@@ -15,7 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.rounds.step import RoundContext, Step, StepResult
-from pipelines.rounds.steps_common import Attributes, Embed, Gate, Judge, TakeLabels, Trust, gold_ids
+from pipelines.rounds.steps_common import (
+    Attributes,
+    Embed,
+    Gate,
+    Judge,
+    NearDup,
+    Precheck,
+    TakeLabels,
+    Trust,
+    gold_ids,
+    score_columns,
+)
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
 from pipelines.rounds.steps_eval import EvalBenchmarks
 
@@ -98,7 +109,7 @@ class SilverRM(Step):
 class ScoreGold(Step):
     """p = sigmoid(r(chosen) - r(rejected)) for every gold pair, under the silver RM."""
 
-    name, reads, writes = "score_gold", ("pairs", "human_labels"), ("rm_scores",)
+    name, reads, writes = "score_gold", ("pairs", "human_labels"), ("rm_scores", "pairs")
 
     def run(self, ctx: RoundContext) -> StepResult:
         run_dir = ctx.fact("silver_run_dir")
@@ -110,9 +121,10 @@ class ScoreGold(Step):
         from rm import ScoreConfig
         from rm.score import score
 
-        cfg = ScoreConfig(run=Path(run_dir), table="pairs", write_columns=False, max_length=ctx.config.rm_max_length)
+        columns = score_columns(ctx)
+        cfg = ScoreConfig(run=Path(run_dir), table="pairs", write_columns=columns, max_length=ctx.config.rm_max_length)
         score(ctx.lake, run_dir, "pairs", pair_ids=gold, config=cfg)
-        return StepResult(counts={"gold_scored": len(gold)})
+        return StepResult(counts={"gold_scored": len(gold), "score_columns_written": int(columns)})
 
 
 class Retrieve(Step):
@@ -138,9 +150,11 @@ def stage1_steps() -> list[Step]:
         SilverRM(),
         ScoreGold(),
         Embed(),
+        NearDup(),
         Retrieve(),
         Judge(),
         TakeLabels(),
+        Precheck(),
         Trust(),
         EvalBenchmarks(),
         DbtBuild(),

@@ -24,7 +24,7 @@ from pipelines.retrieval.anchors import MAX_ANCHORS, gold_anchors
 from pipelines.retrieval.retrieve import replace_queue_round
 from pipelines.rounds.stage1 import rm_train_config
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
-from pipelines.rounds.steps_common import Embed, Gate, Judge, Trust, llm_backend
+from pipelines.rounds.steps_common import Embed, Gate, Judge, NearDup, Trust, has_judges, score_columns
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
 from pipelines.rounds.steps_eval import EvalBenchmarks
 
@@ -100,18 +100,19 @@ class BestRM(Step):
 class ScorePool(Step):
     """Score every pair of the pool with the gold RM and the best RM (resumable, incremental)."""
 
-    name, reads, writes = "score_pool", ("pairs",), ("rm_scores",)
+    name, reads, writes = "score_pool", ("pairs",), ("rm_scores", "pairs")
 
     def run(self, ctx: RoundContext) -> StepResult:
         from rm import ScoreConfig
         from rm.score import score
 
         n = ctx.lake.dataset("pairs").count_rows()
+        columns = score_columns(ctx)
         for key in ("gold_run_dir", "best_run_dir"):
             run_dir = ctx.fact(key)
-            cfg = ScoreConfig(run=Path(run_dir), write_columns=False, max_length=ctx.config.rm_max_length)
+            cfg = ScoreConfig(run=Path(run_dir), write_columns=columns, max_length=ctx.config.rm_max_length)
             score(ctx.lake, run_dir, "pairs", config=cfg, progress=True)
-        return StepResult(counts={"pairs": n, "runs": 2})
+        return StepResult(counts={"pairs": n, "runs": 2, "score_columns_written": int(columns)})
 
 
 class EmbedForJudges(Embed):
@@ -119,7 +120,7 @@ class EmbedForJudges(Embed):
     gold pairs; skipped without a backend, since then nothing is queued."""
 
     def run(self, ctx: RoundContext) -> StepResult:
-        if llm_backend(ctx) is None:
+        if not has_judges(ctx):
             return StepResult(status="skipped", message="no LLM backend: nothing is queued, so no demonstrations")
         return super().run(ctx)
 
@@ -153,7 +154,7 @@ class Triage(Step):
         p_of = dict(zip(*scores.to_pydict().values(), strict=True))
         uncertain = sorted(pid for pid, p in p_of.items() if p <= ctx.config.confident_p)
         counts = {"confident": len(p_of) - len(uncertain), "uncertain": len(uncertain)}
-        if llm_backend(ctx) is None:
+        if not has_judges(ctx):
             return StepResult(counts=counts, message="no LLM backend: uncertain pairs are left to the RM rule")
         counts |= queue_for_judges(lake, ctx.round, uncertain, MAX_ANCHORS, p_of)
         return StepResult(counts=counts)
@@ -165,6 +166,7 @@ def stage2_steps() -> list[Step]:
         BestRM(),
         ScorePool(),
         EmbedForJudges(),
+        NearDup(),
         Triage(),
         Judge(),
         Trust(),

@@ -27,6 +27,30 @@ def llm_backend(ctx: RoundContext) -> Any | None:
     return make_backend(LLMConfig(base_url=base_url, model=model))
 
 
+def has_judges(ctx: RoundContext) -> bool:
+    """Whether the round has any judge configured (without contacting it)."""
+    cfg = ctx.config
+    endpoint = getattr(cfg, "judge_base_url", None) or os.environ.get("OPENAI_BASE_URL")
+    return bool(getattr(cfg, "judges", None) or endpoint)
+
+
+def judge_backends(ctx: RoundContext) -> list[Any]:
+    """The round's judges: one backend per ``--judges`` entry (its own model and endpoint), else the LLM backend."""
+    specs = list(getattr(ctx.config, "judges", None) or [])
+    if not specs:
+        backend = llm_backend(ctx)
+        return [backend] if backend is not None else []
+    from pipelines.annotate import make_backend
+    from pipelines.annotate.llm.base import parse_judge
+
+    return [make_backend(parse_judge(spec)) for spec in specs]
+
+
+def score_columns(ctx: RoundContext) -> bool:
+    """Whether the round writes its RM scores back to ``pairs`` as columns (``--score-columns``)."""
+    return bool(getattr(ctx.config, "score_columns", False))
+
+
 def gold_ids(lake: Any) -> set[str]:
     from pipelines.retrieval.sets import gold_ids as _gold
 
@@ -88,8 +112,8 @@ class Judge(Step):
     name, reads, writes = "judge", ("retrieval_queue", "human_labels"), ("judge_labels", "judge_gates")
 
     def run(self, ctx: RoundContext) -> StepResult:
-        backend = llm_backend(ctx)
-        if backend is None:
+        backends = judge_backends(ctx)
+        if not backends:
             return StepResult(status="skipped", message=NO_BACKEND + "; the rule falls back to the RM agreement")
         if not ctx.lake.dataset("retrieval_queue").count_rows(filter=f"round = {ctx.round}"):
             return StepResult(status="skipped", message=f"nothing queued in round {ctx.round}")
@@ -101,12 +125,54 @@ class Judge(Step):
             samples=getattr(cfg, "judge_samples", 3),
             limit=getattr(cfg, "judge_limit", None),
             max_demos=getattr(cfg, "judge_max_demos", 8),
+            merge=getattr(cfg, "judge_merge", "pooled"),
         )
-        report = judge_queue(ctx.lake, [backend], judge_cfg, GateConfig(max_gold=getattr(cfg, "judge_gold", 200)))
+        report = judge_queue(ctx.lake, backends, judge_cfg, GateConfig(max_gold=getattr(cfg, "judge_gold", 200)))
         counts = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        return StepResult(
-            counts=counts, facts={"trusted_judges": report.get("trusted_models", [])}, message=report.get("message", "")
-        )
+        counts["judges"] = len(backends)
+        facts = {
+            "judges": [b.model for b in backends],
+            "trusted_judges": report.get("trusted_models", []),
+            "judge_merge": judge_cfg.merge,
+        }
+        return StepResult(counts=counts, facts=facts, message=report.get("message", ""))
+
+
+class NearDup(Step):
+    """Cluster near-duplicate prompts (MiniLM embeddings, cosine threshold) into ``neighbours``, which the
+    dbt build's near-duplicate filter reads; ``--no-neardup`` skips it."""
+
+    name, reads, writes = "neardup", ("pairs",), ("neighbours",)
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        if not getattr(ctx.config, "neardup", True):
+            return StepResult(status="skipped", message="--no-neardup: neighbours left as they are")
+        from pipelines.retrieval import find_near_duplicates
+
+        report = find_near_duplicates(ctx.lake)
+        counts = {k: v for k, v in vars(report).items() if isinstance(v, int) and k != "version"}
+        return StepResult(counts=counts)
+
+
+class Precheck(Step):
+    """LLM pre-check of objective pairs (the human queue's and gold's, so it can be measured); a hint to
+    annotators, and a vote in the dbt rule only once Trust measured it trusted. Off unless ``--precheck``."""
+
+    name, reads, writes = "precheck", ("attributes", "retrieval_queue", "human_labels"), ("prechecks",)
+
+    def run(self, ctx: RoundContext) -> StepResult:
+        if not getattr(ctx.config, "precheck", False):
+            return StepResult(status="skipped", message="pre-check off (--precheck turns it on)")
+        backend = llm_backend(ctx)
+        if backend is None:
+            return StepResult(status="skipped", message=NO_BACKEND)
+        from pipelines.annotate.precheck import PrecheckConfig, precheck
+
+        queued = precheck(ctx.lake, backend, PrecheckConfig(round=ctx.round))
+        measured = precheck(ctx.lake, backend, PrecheckConfig(round=ctx.round, pair_ids=sorted(gold_ids(ctx.lake))))
+        counts = {"queued_pairs": queued["n_pairs"], "gold_pairs": measured["n_pairs"]}
+        counts["checked"] = queued["n_checked"] + measured["n_checked"]
+        return StepResult(counts=counts, facts={"precheck_model": backend.model})
 
 
 class TakeLabels(Step):

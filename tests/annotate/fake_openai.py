@@ -109,6 +109,20 @@ def oracle_judge(marker: str = "GOOD", first_always: bool = False) -> Respond:
     return respond
 
 
+def lookup_judge(preferred: set[str], prefix: int = 200) -> Respond:
+    """A judge that knows the answers: it prefers the target candidate whose text (its first ``prefix``
+    characters) is in ``preferred``, and answers "2" when neither is."""
+
+    def respond(body: dict[str, Any]) -> tuple[int, str, float]:
+        text = user_text(body)
+        target = text[text.rfind("<target>") :]
+        c1 = re.search(r"<candidate_1>\s*(.*?)\s*</candidate_1>", target, re.S)
+        better = "1" if c1 and c1.group(1)[:prefix] in preferred else "2"
+        return 200, json.dumps({"rationale": "looked it up", "better": better}), 0.0
+
+    return respond
+
+
 def attributes_answer(objectivity: str = "objective", controversiality: str = "low") -> str:
     return json.dumps(
         {

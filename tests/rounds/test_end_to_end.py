@@ -43,7 +43,25 @@ def _tiny_lake(lake, tmp_path) -> None:
     ingest_paths(lake, [hh], format="hh-rlhf", source="hh-rlhf:helpful-base")
     ingest_paths(lake, [panda], format="pandalm", source="pandalm")
     ingest_paths(lake, [DATA / "llmbar" / "LLMBar" / "Natural"], source="llmbar", as_benchmark=True)
+    planted = tmp_path / "near-duplicates.jsonl"  # two prompts that differ by one word: one cluster
+    planted.write_text(
+        "".join(
+            json.dumps({"prompt": f"What is the capital city of France? Answer in one word{tail}.",
+                        "chosen": "Paris.", "rejected": f"Lyon{tail}."}) + "\n"
+            for tail in ("", " please")
+        )
+    )  # fmt: skip
+    ingest_paths(lake, [planted], format="flat", source="planted")
     import_original(lake, "pandalm", round=0)
+
+
+def _preferred_texts(lake) -> set[str]:
+    """The text of the side each pair's label prefers (gold where humans decided, else the original)."""
+    from lake.labels import gold_verdicts
+
+    gold = gold_verdicts(lake)
+    rows = lake.dataset("pairs").to_table(columns=["pair_id", "chosen", "rejected"]).to_pylist()
+    return {(r["rejected"] if gold.get(r["pair_id"]) == "rejected" else r["chosen"]).strip()[:200] for r in rows}
 
 
 def _config(rnd: int, stage: int) -> RoundConfig:
@@ -98,12 +116,37 @@ def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch, cap
     assert resumed.ran == ["gate", "publish", "report"] and "silver_rm" in resumed.resumed
     assert "round-2" in lake.tags("curated")
 
-    final = run_configured_round(lake, _config(3, 2), log=quiet)
+    # Round 3 switches on what the command line alone once reached: two judges, each its own model
+    # on its own real local HTTP server (one knows the answers, one always picks the first-shown
+    # side), near-duplicate clustering before the build, and score columns written back to pairs.
+    from tests.annotate.fake_openai import FakeOpenAI, lookup_judge, oracle_judge
+
+    pairs_before = lake.version("pairs")
+    with (
+        FakeOpenAI(lookup_judge(_preferred_texts(lake)), model="knows") as good,
+        FakeOpenAI(oracle_judge(first_always=True), model="first-shown") as bad,
+    ):
+        cfg = _config(3, 2)
+        cfg.judges = [f"knows={good.base_url}", f"first-shown={bad.base_url}"]
+        cfg.judge_merge, cfg.score_columns = "majority", True
+        final = run_configured_round(lake, cfg, log=quiet)
     assert final.status == "done", final.message
     steps = latest_by_step(lake, 3, 2)
     assert [
-        steps[s]["status"] for s in ("gold_rm", "best_rm", "score_pool", "triage", "dbt_build", "gate", "publish")
-    ] == ["done"] * 7
+        steps[s]["status"]
+        for s in ("gold_rm", "best_rm", "score_pool", "neardup", "triage", "judge", "dbt_build", "gate", "publish")
+    ] == ["done"] * 9
+    judge = json.loads(steps["judge"]["facts"])
+    assert judge["judges"] == ["knows", "first-shown"] and judge["trusted_judges"] == ["knows"]
+    assert judge["judge_merge"] == "majority" and json.loads(steps["judge"]["counts"])["judges"] == 2
+    gates = {r["model"]: r["is_trusted"] for r in lake.dataset("judge_gates").to_table().to_pylist()}
+    assert gates == {"knows": True, "first-shown": False}
+    assert {r["model"] for r in lake.dataset("judge_labels").to_table(columns=["model"]).to_pylist()} == {"knows"}
+    neardup = json.loads(steps["neardup"]["counts"])
+    assert neardup["n_clusters"] >= 1 and json.loads(steps["neardup"]["outputs"])["neighbours"] is not None
+    score_outputs = json.loads(steps["score_pool"]["outputs"])
+    assert score_outputs["pairs"] > pairs_before  # the score columns are a new version of pairs
+    assert any(name.startswith("rm_") for name in lake.dataset("pairs").schema.names)
     assert "round-3" in lake.tags("curated") and "round-3" in lake.tags("flipped")
     kept, flipped = lake.dataset("curated", "round-3").count_rows(), lake.dataset("flipped", "round-3").count_rows()
     counts = json.loads(steps["publish"]["counts"])

@@ -106,3 +106,20 @@ def make_backend(config: LLMConfig) -> ChatBackend:
     from pipelines.annotate.llm.openai_http import OpenAIHttpBackend
 
     return OpenAIHttpBackend(config)
+
+
+def parse_judge(spec: str) -> LLMConfig:
+    """One judge of a round: ``MODEL=URL`` (an OpenAI-compatible endpoint serving MODEL), ``URL``
+    (the endpoint's first model) or ``vllm:PATH`` (offline vLLM on a local model folder, gpu extra)."""
+    spec = spec.strip()
+    if spec.startswith("vllm:"):
+        path = spec.removeprefix("vllm:")
+        if not path:
+            raise ValueError(f"judge {spec!r}: give vllm:PATH, the local model folder")
+        return LLMConfig(backend="vllm", model=path)
+    import re
+
+    m = re.fullmatch(r"(?:(?P<model>.+?)=)?(?P<url>https?://\S+)", spec)
+    if m is None:
+        raise ValueError(f"judge {spec!r}: give MODEL=URL, URL (http://...) or vllm:PATH")
+    return LLMConfig(base_url=m["url"], model=m["model"])
