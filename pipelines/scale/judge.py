@@ -65,14 +65,15 @@ def ray_voter(engine: EngineConfig) -> Voter:
 
     def vote(lake: Lake, backend: ChatBackend, queue: list[dict[str, Any]], rnd: int, cfg: JudgeConfig) -> list[dict]:
         ids = [r["pair_id"] for r in queue]
-        demos = demonstrations(lake, queue)
-        kwargs = {
-            "llm": _llm_config(backend), "lake_root": str(lake.root), "cfg": cfg, "round": rnd,
-            "attrs": data.load_attributes(lake, ids), "demos": {p: demos.get(p, []) for p in ids},
-        }  # fmt: skip
-        stage = Stage(JudgeVoter, kwargs, JUDGE_LABELS, columns=data.PAIR_COLUMNS)
-        with map_table(lake, "pairs", stage, engine) as results:
-            rows = results.read_all().to_pylist()
+        with lake.reading_at():  # the demonstrations and the pairs of one commit
+            demos = demonstrations(lake, queue)
+            kwargs = {
+                "llm": _llm_config(backend), "lake_root": str(lake.root), "cfg": cfg, "round": rnd,
+                "attrs": data.load_attributes(lake, ids), "demos": {p: demos.get(p, []) for p in ids},
+            }  # fmt: skip
+            stage = Stage(JudgeVoter, kwargs, JUDGE_LABELS, columns=data.PAIR_COLUMNS)
+            with map_table(lake, "pairs", stage, engine) as results:
+                rows = results.read_all().to_pylist()
         write_votes(lake, rows, f"judge: {len(rows)} votes by {backend.model}, round {rnd} (ray)")
         return rows
 

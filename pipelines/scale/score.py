@@ -47,7 +47,7 @@ def score_stage(lake: Lake, run_dir: Path, config: ScoreConfig, engine: EngineCo
     """The scoring stage over ``config.table`` (what each actor gets, and what it reads)."""
     with lake.reading_at():
         names = lake.dataset(config.table, config.at).schema.names
-        done = frozenset(scored_ids(lake, run_id_of(run_dir)))
+        done = frozenset(scored_ids(lake, run_id_of(run_dir)))  # skipped, as the local engine skips them
     columns, where = pair_scan(names, f"{config.table}@{config.at or 'committed'}")
     actor_config = dataclasses.replace(config, torch_threads=engine.threads)
     kwargs: dict[str, Any] = {"run_dir": str(run_dir), "config": actor_config, "skip": done}
@@ -66,15 +66,16 @@ def score_ray(
     config = config or ScoreConfig(run=run_dir)
     engine = engine or EngineConfig(engine="ray")
     run_id = run_id_of(run_dir)
-    stage = score_stage(lake, run_dir, config, engine, scorer)
-    with map_table(lake, config.table, stage, engine, config.at) as results:
-        message = f"rm scores {run_id}: {results.rows} pairs of {config.table}@v{results.read_version} (ray)"
-        with lake.transaction(message) as txn:
-            version = lake.version("rm_scores") or 0
-            if results.rows:
-                version = txn.append("rm_scores", results.reader())
-            if config.write_columns:
-                scores = lance.dataset(str(lake.path("rm_scores")), version=version) if version else None
-                columns = score_columns(scores or lake.dataset("rm_scores"), run_id)
-                version = merge_score_columns(txn, config.table, run_id, columns)
+    with lake.reading_at():  # one commit: the pairs skipped are those of the version read
+        stage = score_stage(lake, run_dir, config, engine, scorer)
+        with map_table(lake, config.table, stage, engine, config.at) as results:
+            message = f"rm scores {run_id}: {results.rows} pairs of {config.table}@v{results.read_version} (ray)"
+            with lake.transaction(message) as txn:
+                version = lake.version("rm_scores") or 0
+                if results.rows:
+                    version = txn.append("rm_scores", results.reader())
+                if config.write_columns:
+                    scores = lance.dataset(str(lake.path("rm_scores")), version=version) if version else None
+                    columns = score_columns(scores or lake.dataset("rm_scores"), run_id)
+                    version = merge_score_columns(txn, config.table, run_id, columns)
     return version

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "annotate"))
 
