@@ -111,3 +111,17 @@ def test_ray_embedding_gives_the_local_vectors_in_one_commit(ray_local, tmp_path
     assert max(float(np.abs(np.subtract(got[p][0], want[p][0])).max()) for p in want) < 1e-4
     # a re-run over an unchanged lake embeds nothing and writes nothing, as the local stage
     assert embed_ray(lake, cfg, EMBED_ENGINE).n_embedded == 0 and lake.commit().number == before.number + 1
+
+
+def test_judge_command_with_engine_ray(ray_local, tmp_path, pairs_20k, capsys):
+    from prefhouse.cli import main
+
+    lake = _seed(tmp_path / "lakehouse", pairs_20k.slice(0, 40))
+    with FakeOpenAI(oracle_judge(), model="oracle") as server:
+        args = ["--lake", str(lake.root), "judge", "--base-url", server.base_url, "--samples", "1",
+                "--engine", "ray", "--ray-actors", "1"]  # fmt: skip
+        assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["trusted_models"] == ["oracle"] and report["n_merged"] == 40
+    commits = [json.loads(line) for line in (lake.root / "_commits.jsonl").read_text().splitlines()]
+    assert "(ray)" in commits[-1]["message"] and set(commits[-1]["tables"]) == {"judge_labels"}
