@@ -330,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     import shutil
 
     cfg = _parser().parse_args(argv)
+    try:  # the peer, checked before the first run rather than after it
+        import cleanlab  # noqa: F401
+    except ImportError:
+        print("noise_recovery needs cleanlab, the peer it compares with: pip install -e '.[bench]'", file=sys.stderr)
+        return 2
     import torch
 
     torch.set_num_threads(2)
