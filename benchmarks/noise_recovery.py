@@ -93,7 +93,7 @@ def _run_rounds(cfg, lake, workdir: Path, seed: int) -> int:
                          rm_max_length=cfg.max_length, runs_dir=workdir / "runs", seed=seed,
                          rm_lr=cfg.rm_lr, rm_backbone=cfg.rm_backbone, gold_rm_folds=cfg.gold_rm_folds,
                          rm_precision=cfg.rm_precision, rm_gold_limit=cfg.n_gold,
-                         kept_tolerance=cfg.kept_tolerance)  # fmt: skip
+                         kept_tolerance=cfg.kept_tolerance, neardup=cfg.neardup)  # fmt: skip
         outcome = run_configured_round(lake, rc, log=lambda m: print("   ", m, flush=True))
         if outcome.status != "done":
             raise RuntimeError(f"round {rnd} {outcome.status}: {outcome.message}")
@@ -310,6 +310,13 @@ def _parser() -> argparse.ArgumentParser:
         default=0.5,
         help="the gate's bound on the kept fraction's change: a pool with 40%% injected noise rightly "
         "keeps far less in Stage 2 than the pre-filters alone would (the product default is 0.25)",
+    )
+    ap.add_argument(
+        "--neardup",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="run the rounds' near-duplicate step (off: a near-duplicate drop is curation, not the label noise "
+        "measured here, and the runs recorded before the step existed ran without it)",
     )
     ap.add_argument(
         "--skip-accuracy",
