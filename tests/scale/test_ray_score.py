@@ -136,3 +136,29 @@ def test_score_command_with_engine_ray(ray_local, tmp_path, table, tiny_run, loc
     assert main(args) == 0
     assert lake.commit().number == before.number + 1
     _assert_same(_scores(lake, "tiny"), {p: want[p] for p in table.slice(0, 300)["pair_id"].to_pylist()})
+
+
+def test_a_job_whose_commit_fails_rolls_back_and_reclaims_its_files(ray_local, tmp_path, table, tiny_run,
+                                                                    monkeypatch):  # fmt: skip
+    import pipelines.scale.score as ray_score
+
+    lake = _lake(tmp_path / "lakehouse", table.slice(0, 500))
+    score(lake, tiny_run, "pairs", config=ScoreConfig(run=tiny_run, torch_threads=1))  # rm_scores exists
+    files = sorted(p for p in lake.root.rglob("*") if p.is_file())
+    before = lake.commit()
+    run = make_run(tmp_path / "runs" / "other", "other", checkpoint=tiny_run / "checkpoint")
+
+    def merge_fails(txn, table, run_id, columns):  # the rm_scores append has landed in the transaction
+        assert txn.written["rm_scores"] > before.tables["rm_scores"]
+        raise OSError("disk full while merging the score columns")
+
+    monkeypatch.setattr(ray_score, "merge_score_columns", merge_fails)
+    with pytest.raises(OSError, match="disk full"):
+        score_ray(lake, run, ScoreConfig(run=run), ENGINE)
+    # the lake rolled the append back (its restore of the committed version is a commit of the same rows)
+    last = _commits(lake)[-1]
+    assert last["message"].startswith("recover:") and set(last["tables"]) == {"rm_scores"}
+    assert lake.version("pairs") == before.tables["pairs"]
+    assert lake.dataset("rm_scores").to_table() == lake.dataset("rm_scores", before.tables["rm_scores"]).to_table()
+    data = [p for p in lake.root.rglob("*") if p.is_file() and p.parent.name == "data"]
+    assert sorted(data) == [p for p in files if p.parent.name == "data"]  # the appended data files are reclaimed
