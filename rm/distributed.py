@@ -209,6 +209,21 @@ EPILOG = """examples:
 """
 
 
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run this trainer on ``nproc`` local processes under torchrun (rendezvous and gloo/nccl on loopback)."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:  # a free port for the rendezvous, on loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "NCCL_SOCKET_IFNAME": "lo"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc), "--master-addr",
+           "127.0.0.1", "--master-port", str(port), "-m", "rm.distributed", *argv]  # fmt: skip
+    return subprocess.run(cmd, env=env).returncode
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m torch.distributed.run --nproc-per-node N -m rm.distributed",

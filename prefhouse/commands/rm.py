@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from prefhouse.commands.common import open_lake
 from prefhouse.configargs import add_config_args, config_from_args, config_to_dict
@@ -37,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--gold-pair-ids", type=Path, default=None, metavar="FILE",
         help="validate on these pairs (one pair_id per line) of --gold-table instead of the human-labelled gold",
+    )  # fmt: skip
+    p.add_argument(
+        "--nproc-per-node", type=int, default=1, metavar="N",
+        help="train on N local processes with FSDP2 under torchrun (one per GPU over nccl; gloo on CPU); "
+        "--batch-size stays the global micro-batch, so the loss curve does not depend on N (docs/rm.md)",
     )  # fmt: skip
     p.set_defaults(func=_train)
 
@@ -70,6 +76,10 @@ def _train(args: argparse.Namespace) -> int:
     names = {f for f in TrainConfig.__dataclass_fields__}
     explicit = {k: v for k, v in vars(args).items() if k in names}
     preset = explicit.pop("preset", "cpu")
+    if args.nproc_per_node > 1:
+        from rm.distributed import launch
+
+        return launch(args.nproc_per_node, _forwarded(args, {"preset": preset, **explicit}))
     config = train_config(preset, **explicit)
     ids = None
     if args.gold_pair_ids is not None:
@@ -77,6 +87,20 @@ def _train(args: argparse.Namespace) -> int:
     result = train(config, open_lake(args, create=False), val_pair_ids=ids)
     print(json.dumps(config_to_dict(result), indent=1, default=str))
     return 0
+
+
+def _forwarded(args: argparse.Namespace, fields: dict[str, Any]) -> list[str]:
+    """The flags of ``prefhouse train`` again, for ``python -m rm.distributed`` (which takes the same ones)."""
+    argv = ["--lake", str(open_lake(args, create=False).root)]
+    if args.gold_pair_ids is not None:
+        argv += ["--gold-pair-ids", str(args.gold_pair_ids)]
+    for name, value in fields.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            argv.append(flag if value else flag.replace("--", "--no-", 1))
+        elif value is not None:
+            argv += [flag, str(value)]
+    return argv
 
 
 def _score(args: argparse.Namespace) -> int:

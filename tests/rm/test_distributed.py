@@ -203,6 +203,17 @@ def test_the_cli_trains_on_a_lake_snapshot_and_prefhouse_score_reads_the_run(tin
     score(lake, run, "pairs")  # the existing scoring path, unchanged, on the consolidated checkpoint
     assert lake.dataset("rm_scores").count_rows() == len(rows)
 
+    # `prefhouse train --nproc-per-node 2` launches the same trainer under torchrun on loopback
+    from prefhouse.cli import main as prefhouse
+
+    two = tmp_path / "runs" / "two-ranks"
+    assert prefhouse(["--lake", str(lake.root), "train", "--table", "pairs", "--tag", "seed", "--backbone",
+                      str(backbone), "--out", str(two), "--run-id", "two-ranks", "--device", "cpu", "--max-steps",
+                      "4", "--batch-size", "5", "--max-length", "48", "--lr", "1e-3", "--eval-every", "2",
+                      "--torch-threads", "1", "--nproc-per-node", "2"]) == 0  # fmt: skip
+    assert json.loads((two / "config.json").read_text())["distributed"]["world_size"] == 2
+    assert {r["run_id"] for r in lake.dataset("rm_runs").to_table().to_pylist()} == {"lake-run", "two-ranks"}
+
 
 def _free_port() -> int:
     with socket.socket() as s:
