@@ -21,11 +21,12 @@ pairs (``lake.export``) as it is, through ``datasets``; MiniLM has no chat templ
 token, so TRL is given ``eos_token=[SEP]`` and appends it (one token more than prefhouse's
 input). TRL drops pairs longer than ``max_length`` where prefhouse truncates, so only pairs
 whose both sides fit in ``max_length - 1`` tokens are used, and the run checks TRL kept them
-all. Four runs: prefhouse in fp32 (its CPU default), TRL with its defaults (bf16 autocast,
-gradient checkpointing), TRL in fp32 without checkpointing (prefhouse's settings), and
-prefhouse with ``--precision bf16``. Batching differs by design: prefhouse groups batches by
-length, TRL samples at random. Held-out accuracy: each model scores the held-out pairs (as its
-own trainer tokenises them) in fp32 with the same forward pass (``rm.inference.score_encoded``).
+all. Four runs: prefhouse with its defaults (``--precision auto``: bf16 autocast where the
+CPU computes bf16 natively, AVX512-BF16 or AMX, else fp32), TRL with its defaults (bf16
+autocast, gradient checkpointing), TRL in fp32 without checkpointing, and prefhouse in fp32.
+Batching differs by design: prefhouse groups batches by length, TRL samples at random.
+Held-out accuracy: each model scores the held-out pairs (as its own trainer tokenises them)
+in fp32 with the same forward pass (``rm.inference.score_encoded``).
 
 Usage::
 
@@ -214,6 +215,7 @@ def _accuracy(model, encoded, pad_id: int) -> float:
 def run_prefhouse(args, tmp: Path, backbone: str, train, held_enc, steps: int, precision: str) -> dict:
     from rm import train_config, train_examples
     from rm.inference import load_run
+    from rm.model import use_bf16
 
     cfg = train_config(
         "cpu", out=tmp / f"prefhouse-{precision}", backbone=backbone, max_length=args.max_length,
@@ -228,7 +230,7 @@ def run_prefhouse(args, tmp: Path, backbone: str, train, held_enc, steps: int, p
     loop = pairs / sum(r["pairs"] / r["pairs_per_s"] for r in rows)
     model, tok, _ = load_run(cfg.out, "cpu", args.threads)
     return {
-        "precision": precision,
+        "precision": f"{precision} ({'bf16 autocast' if use_bf16(precision, 'cpu') else 'fp32'})",
         "gradient_checkpointing": cfg.gradient_checkpointing,
         "steps": result.steps,
         "pairs_trained": pairs,
@@ -310,10 +312,10 @@ def bench_trl(args, tok, backbone: str) -> dict:
         train_file = _export_text(tmp / "lake-train", tmp / "export-train", train)
         held_file = _export_text(tmp / "lake-held", tmp / "export-held", held)
         runs = {
-            "prefhouse-fp32": run_prefhouse(args, tmp, backbone, train, held_enc, steps, "fp32"),
+            "prefhouse-defaults": run_prefhouse(args, tmp, backbone, train, held_enc, steps, "auto"),
             "trl-defaults": run_trl(args, tmp, backbone, train_file, held_file, steps, defaults=True),
             "trl-fp32": run_trl(args, tmp, backbone, train_file, held_file, steps, defaults=False),
-            "prefhouse-bf16": run_prefhouse(args, tmp, backbone, train, held_enc, steps, "bf16"),
+            "prefhouse-fp32": run_prefhouse(args, tmp, backbone, train, held_enc, steps, "fp32"),
         }
     loops = {k: v["loop_pairs_per_s"] for k, v in runs.items()}
     return {

@@ -71,7 +71,8 @@ class TrainConfig:
         default="auto", metadata=_h("where to train (auto: cuda if present)")
     )
     precision: Literal["auto", "fp32", "bf16"] = field(
-        default="auto", metadata=_h("auto: bf16 autocast on CUDA, fp32 on CPU")
+        default="auto",
+        metadata=_h("auto: bf16 autocast where the hardware computes bf16 natively (CUDA, AVX512-BF16, AMX)"),
     )
     gradient_checkpointing: bool = field(default=False, metadata=_h("recompute activations to save memory"))
     disable_dropout: bool = field(
@@ -200,6 +201,9 @@ class ScoreConfig:
     backend: Literal["hf", "vllm"] = field(default="hf", metadata=_h("hf: transformers; vllm: its reward runner (gpu)"))
     write_columns: bool = field(default=True, metadata=_h("also add rm_<run>_* columns to the scored table"))
     device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata=_h("where to score"))
+    precision: Literal["auto", "fp32", "bf16"] = field(
+        default="auto", metadata=_h("auto: bf16 autocast where the hardware computes bf16 natively, else fp32")
+    )
     torch_threads: int = field(default=2, metadata=_h("CPU threads torch may use"))
 
 

@@ -50,7 +50,7 @@ from rm.loop import (
     step_row,
     write_run_files,
 )
-from rm.model import load_reward_model, load_tokenizer
+from rm.model import load_reward_model, load_tokenizer, use_bf16
 from rm.resume import resume
 from rm.sharding import eval_shard, rank_share
 
@@ -109,7 +109,7 @@ def _train_in_group(
     # ------------------------------------------------------------------ set-up
     t_start = time.perf_counter()
     train, val = resolve_pairs(config, train, val)
-    bf16 = config.precision == "bf16" or (config.precision == "auto" and d.backend == "nccl")
+    bf16 = use_bf16(config.precision, "cuda" if d.backend == "nccl" else "cpu")
     facts = {
         "world_size": d.world,
         "backend": d.backend,

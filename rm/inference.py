@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rm.data import Encoded, collate, sorted_batches
-from rm.model import load_reward_model, load_tokenizer, pick_device, rewards
+from rm.model import load_reward_model, load_tokenizer, pick_device, rewards, use_bf16
 
 
 def score_encoded(
@@ -106,7 +106,7 @@ def score_sides(
     texts = [format_pair_side(tokenizer, conv, resp) for conv, resp in sides]
     ids = encode_texts(tokenizer, texts, max_length) if texts else []
     device = next(model.parameters()).device
-    bf16 = device.type == "cuda"
+    bf16 = use_bf16("auto", device.type)
     out = [math.nan] * len(ids)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
     model.eval()

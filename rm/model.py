@@ -25,6 +25,29 @@ def pick_device(name: str = "auto") -> str:
     return name
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX), so bf16 autocast pays on it."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no way to tell cheaply, so no
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def use_bf16(precision: str, device: str) -> bool:
+    """bf16 autocast for ``precision`` on ``device``: ``auto`` takes it where the hardware computes
+    bf16 natively (CUDA GPUs that support it; CPUs with AVX512-BF16 or AMX), fp32 elsewhere."""
+    if precision in ("bf16", "fp32"):
+        return precision == "bf16"
+    if precision != "auto":
+        raise ValueError(f"precision must be auto, fp32 or bf16, got {precision!r}")
+    if device.startswith("cuda"):
+        import torch
+
+        return bool(torch.cuda.is_bf16_supported())
+    return cpu_has_bf16()
+
+
 def load_tokenizer(path: str | Path, truncation_side: str = "left") -> Any:
     from transformers import AutoTokenizer
 

@@ -25,6 +25,7 @@ from typing import Any
 from rm.config import ScoreConfig
 from rm.data import Example, encode
 from rm.inference import load_run, run_id_of, score_encoded, sigmoid
+from rm.model import use_bf16
 
 log = logging.getLogger(__name__)
 SCORE_FIELDS = ("reward_chosen", "reward_rejected", "margin", "p")
@@ -86,7 +87,7 @@ def make_scorer(config: ScoreConfig, run_dir: Path) -> Callable[[list[Example]],
     """A function examples -> (rewards chosen, rewards rejected) for the chosen backend (loads the model)."""
     model, tok, run_cfg = load_run(run_dir, config.device, config.torch_threads)
     max_length = config.max_length or int(run_cfg.get("max_length", 256))
-    bf16 = next(model.parameters()).device.type == "cuda"
+    bf16 = use_bf16(config.precision, next(model.parameters()).device.type)
     if config.backend == "vllm":
         from rm.vllm_backend import VllmScorer
 

@@ -42,7 +42,7 @@ from rm.loop import (  # lr_lambda, disable_dropout and RunResult are re-exporte
     step_row,
     write_run_files,
 )
-from rm.model import load_reward_model, load_tokenizer, pick_device
+from rm.model import load_reward_model, load_tokenizer, pick_device, use_bf16
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def train_examples(
     train, val = resolve_pairs(config, train, val)
     run_dir, resolved, snapshot = write_run_files(config, len(train), len(val), snapshot)
     device = pick_device(config.device)
-    bf16 = config.precision == "bf16" or (config.precision == "auto" and device == "cuda")
+    bf16 = use_bf16(config.precision, device)
     tok = load_tokenizer(config.backbone, config.truncation_side)
     model = load_reward_model(config.backbone, tok, config.gradient_checkpointing).to(device)
     if config.disable_dropout:

@@ -32,7 +32,8 @@ class RoundConfig:
     )
     rm_lr: float | None = field(default=None, metadata=_h("RM learning rate (default: the preset's)"))
     rm_precision: Literal["auto", "fp32", "bf16"] = field(
-        default="auto", metadata=_h("RM training precision (auto: bf16 autocast on CUDA, fp32 on CPU)")
+        default="auto",
+        metadata=_h("RM training precision (auto: bf16 autocast where the hardware computes bf16 natively)"),
     )
     rm_backbone: str | None = field(
         default=None, metadata=_h("local Hugging Face model folder for the RMs (default: the MiniLM weights)")

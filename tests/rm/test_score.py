@@ -29,11 +29,12 @@ def _direct_rewards(run_dir, conversation, responses):
 
 
 def test_scores_written_back_match_a_direct_forward_pass(trained):
+    from rm import ScoreConfig
     from rm.score import column_prefix, score
 
     lake, result, rows = trained
-    before = lake.version("pairs")
-    version = score(lake, result.run_dir, "pairs")
+    before = lake.version("pairs")  # fp32: the reference forward pass below is fp32 (auto may take bf16)
+    version = score(lake, result.run_dir, "pairs", config=ScoreConfig(run=result.run_dir, precision="fp32"))
     assert version > before
     scores = {r["pair_id"]: r for r in lake.dataset("rm_scores").to_table().to_pylist()}
     assert set(scores) == {r["pair_id"] for r in rows}
