@@ -3,7 +3,7 @@
 One dataclass per entry point; the CLI is generated from it (``prefhouse.configargs``) and the
 resolved config is written into every run folder and checkpoint. Presets fill the fields a
 user did not set: ``cpu`` (the default: MiniLM on 2 cores), ``dev`` and ``final`` (the
-Skywork-Reward-V2 recipes of method.md: warmup + linear decay at global batch 256, and a
+Skywork-Reward-V2 recipes of docs/method.md: warmup + linear decay at global batch 256, and a
 constant 3e-6 at global batch 10,240).
 """
 
@@ -117,7 +117,7 @@ class TrainConfig:
 # Values each preset sets; a field given explicitly always wins.
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {"max_length": 256, "batch_size": 16, "grad_accum": 1, "lr": 5e-5, "schedule": "linear"},
-    # method.md dev runs: lr 4e-6 for smaller backbones, global batch 256, warmup + linear decay, 1 epoch.
+    # docs/method.md dev runs: lr 4e-6 for smaller backbones, global batch 256, warmup + linear decay, 1 epoch.
     "dev": {
         "max_length": 4096,
         "batch_size": 8,
@@ -129,7 +129,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "precision": "bf16",
         "gradient_checkpointing": True,
     },
-    # method.md final: lr 3e-6 constant, global batch 10,240, max length 16,384.
+    # docs/method.md final: lr 3e-6 constant, global batch 10,240, max length 16,384.
     "final": {
         "max_length": 16384,
         "batch_size": 16,

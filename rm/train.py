@@ -4,7 +4,7 @@ loss = -log sigmoid(r(x, y_w) - r(x, y_l)), logged with accuracy (r_w > r_l) and
 Plain torch: AdamW, gradient accumulation, clipping, warmup + linear decay or constant
 schedule, bf16 autocast and gradient checkpointing on GPU, length-grouped batches.
 Every ``eval_every`` steps the model is scored on the validation (gold) pairs and the best
-checkpoint by gold accuracy is kept, as method.md's Stage 1 says.
+checkpoint by gold accuracy is kept, as docs/method.md's Stage 1 says.
 
 :func:`train_examples` is the core and needs no lake (the GPU test runs it on in-memory
 pairs where lance is not installed); :func:`train` is the lake edge: it opens the snapshot,

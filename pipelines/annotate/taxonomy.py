@@ -1,6 +1,6 @@
 """The fixed task taxonomy, the objectivity and controversiality scales, and the JSON schemas.
 
-method.md leaves the taxonomy open; this one is fixed and documented in docs/annotation.md.
+docs/method.md leaves the taxonomy open; this one is fixed and documented in docs/annotation.md.
 A change to it is a change of the attributes template version (a new ``attributes.vN.txt``),
 so rows written under one taxonomy are never mixed with another.
 """

@@ -1,4 +1,4 @@
-"""Embeddings, near-duplicate prompts and adaptive retrieval on LanceDB (method.md, Stage 1 step 5).
+"""Embeddings, near-duplicate prompts and adaptive retrieval on LanceDB (docs/method.md, Stage 1 step 5).
 
 Stages: :func:`embed_pairs` (``embeddings``), :func:`find_near_duplicates` (``neighbours``),
 :func:`retrieve` (``retrieval_queue``); notebook API :func:`nearest`.

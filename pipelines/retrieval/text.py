@@ -1,6 +1,6 @@
 """What the embedder sees: the serialisation of a pair's (conversation, attributes).
 
-Retrieval embeds ``(x, a)``: the conversation plus its preference attributes (method.md,
+Retrieval embeds ``(x, a)``: the conversation plus its preference attributes (docs/method.md,
 Stage 1 step 5). The attributes come first, as a compact header, because MiniLM reads only
 the first 256 tokens and a long conversation would otherwise push them out. The free-text
 guideline is left out: it is long and would dominate the similarity. Near-duplicate

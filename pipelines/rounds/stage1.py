@@ -1,4 +1,4 @@
-"""Stage 1 (method.md): silver RM, gold scores, adaptive retrieval, labels, trust, benchmark eval,
+"""Stage 1 (docs/method.md): silver RM, gold scores, adaptive retrieval, labels, trust, benchmark eval,
 dbt, gate, publish.
 
 Round N trains on the previous round's published snapshot (``curated@round-(N-1)``;

@@ -1,4 +1,4 @@
-"""Stage 2 (method.md): gold RM on all human labels, best RM from Stage 1, score the pool with
+"""Stage 2 (docs/method.md): gold RM on all human labels, best RM from Stage 1, score the pool with
 both, send only the uncertain pairs to the judges, measure trust and evaluate both RMs on the
 round's benchmark files, keep / flip by the rule in the dbt mart, gate, publish the kept set and
 the flipped set.
