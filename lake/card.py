@@ -10,10 +10,10 @@ file's license; the card says whether the bytes are the shipped ones or only the
 (the demo ingests the first rows of the shipped hh-rlhf files, say). Any other file's license
 is written as unknown.
 
-The curation rule: ``curated`` and ``flipped`` hold one round each. The lake keeps the vars of
-the last dbt build only (``<lake>/_dbt/last_build.json``); when that build is of the exported
-round, the card lists its stage and every var (the build's own values over the defaults of
-``dbt_project/dbt_project.yml``), else it says the rule is not recorded.
+The curation rule: ``curated`` and ``flipped`` hold one round each. The lake records each
+round's last dbt build (``<lake>/_dbt/rounds/round_N.json``, :mod:`lake.builds`); the card lists
+that build's stage and every var (the build's own values over the defaults of
+``dbt_project/dbt_project.yml``), or says the rule is not recorded when the round has no build.
 
 Every count is a DuckDB aggregate over the Lance snapshot: nothing reads the rows into Python.
 """
@@ -26,6 +26,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lake.builds import PROJECT_DIR, last_build, round_build
 
 if TYPE_CHECKING:
     from lake.snapshot import Snapshot
@@ -88,8 +90,6 @@ def license_of(source_file: str | None, shipped: list[dict[str, str]]) -> tuple[
 def _dbt_defaults() -> dict[str, Any]:
     import yaml
 
-    from pipelines.dbt_runner import PROJECT_DIR
-
     return dict(yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text()).get("vars") or {})
 
 
@@ -111,13 +111,12 @@ def curation_rule(snapshot: Snapshot, rounds: list[int]) -> list[str]:
     if len(rounds) != 1:
         return [f"The snapshot holds rounds {rounds or 'none'}: no single round's rule applies."]
     (rnd,) = rounds
-    from pipelines.dbt_runner import last_build
-
-    build = last_build(snapshot.lake)
-    if build is None or int(build.get("round", -1)) != rnd:
-        last = "no dbt build" if build is None else f"round {build.get('round')}"
-        return [f"Not recorded: the lake keeps the vars of its last dbt build only, and that is {last}, not round "
-                f"{rnd}. The rule of round {rnd} is not known from the lake."]  # fmt: skip
+    build = round_build(snapshot.lake, rnd)
+    if build is None:
+        last = last_build(snapshot.lake)
+        last_text = "no dbt build" if last is None else f"round {last.get('round')}"
+        return [f"Not recorded: the lake has no dbt build of round {rnd} (its last build is {last_text}). "
+                f"The rule of round {rnd} is not known from the lake."]  # fmt: skip
     built = dict(build.get("vars") or {})
     stage = int(build.get("stage", built.get("stage", 1)))
     lines = [STAGE_RULES.get(stage, f"Stage {stage}."), ""]
@@ -128,7 +127,7 @@ def curation_rule(snapshot: Snapshot, rounds: list[int]) -> list[str]:
     except ValueError:
         after = False
     status = "passed" if build.get("success") else "failed"
-    lines.append(f"The last dbt build of the lake is of round {rnd}, stage {stage}; it {status} and finished at "
+    lines.append(f"The last dbt build of round {rnd} (stage {stage}) {status} and finished at "
                  f"{finished or 'an unrecorded time'}.")  # fmt: skip
     if after:
         lines.append(f"**It finished after this snapshot was written ({written.isoformat()}): it may not be "

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from lake import Lake
+from lake.builds import LAST_BUILD, PROJECT_DIR, ROUNDS_DIR, dbt_dir
 
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 # Lake tables the dbt sources read (``curated`` is read at the previous round's tag instead).
 SOURCE_TABLES = (
     "pairs",
@@ -48,8 +48,6 @@ SOURCE_TABLES = (
     "source_trust",
     "annotator_agreement",
 )
-LAST_BUILD = "last_build.json"
-ROUNDS_DIR = "rounds"
 
 
 @dataclass
@@ -67,11 +65,6 @@ class BuildResult:
     failures: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     finished_at: str = ""
-
-
-def dbt_dir(lake: Lake) -> Path:
-    """Where the DuckDB file and dbt's artifacts for ``lake`` live."""
-    return lake.root / "_dbt"
 
 
 def duckdb_path(lake: Lake) -> Path:
@@ -265,9 +258,3 @@ def docs_generate(lake: Lake, round: int = 1) -> Path:
     if not result.success:
         raise RuntimeError("dbt docs generate failed: " + "; ".join(result.failures))
     return Path(result.target_path) / "static_index.html"
-
-
-def last_build(lake: Lake) -> dict[str, Any] | None:
-    """The record of the last ``dbt build`` on ``lake``, or None."""
-    path = dbt_dir(lake) / LAST_BUILD
-    return json.loads(path.read_text()) if path.exists() else None

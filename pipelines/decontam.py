@@ -46,9 +46,9 @@ def _first_prompt(lake: Lake, pair_id: str) -> str | None:
 
 def ngram_size(lake: Lake) -> int:
     """The n of the last build (its vars), else the project default."""
-    from pipelines import dbt_runner
+    from lake.builds import last_build
 
-    build = dbt_runner.last_build(lake) or {}
+    build = last_build(lake) or {}
     return int((build.get("vars") or {}).get("ngram_size", 13))
 
 

@@ -183,7 +183,7 @@ def show_trust(lake: Lake, out: TextIO) -> None:
 
 def show_benchmarks(lake: Lake, out: TextIO) -> None:
     """Each round's reward models on the benchmarks, beside their accuracy on gold they never saw."""
-    from pipelines.rounds.steps_eval import benchmark_rows
+    from pipelines.report.benchmarks import benchmark_rows
     from pipelines.trust.roles import trust_rows
 
     rows = benchmark_rows(lake)

@@ -18,8 +18,8 @@ import duckdb
 import pyarrow as pa
 
 from lake import Lake, LakeError
+from lake.builds import last_build
 from lake.schemas import CURATED
-from pipelines import dbt_runner
 
 
 class PublishError(LakeError):
@@ -55,7 +55,7 @@ order by c.pair_id
 
 
 def _check_build(lake: Lake, round: int) -> dict:
-    build = dbt_runner.last_build(lake)
+    build = last_build(lake)
     fix = f"run `prefhouse dbt build --round {round}` and fix what it reports"
     if build is None:
         raise PublishError(f"no dbt build recorded for the lake at {lake.root}: {fix}")

@@ -1,6 +1,6 @@
 """Typed configs of the reward-model entry points (train, score, eval) and the method's presets.
 
-One dataclass per entry point; the CLI is generated from it (``prefhouse.configargs``) and the
+One dataclass per entry point; the CLI is generated from it (``lake.configargs``) and the
 resolved config is written into every run folder and checkpoint. Presets fill the fields a
 user did not set: ``cpu`` (the default: MiniLM on 2 cores), ``dev`` and ``final`` (the
 Skywork-Reward-V2 recipes of docs/method.md: warmup + linear decay at global batch 256, and a

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prefhouse.configargs import add_config_args, config_from_args, config_to_dict
+from lake.configargs import add_config_args, config_from_args, config_to_dict
 from rm.config import DistOptions, TrainConfig, train_config_from_args
 from rm.data import Encoded, Example, encode, example_from_row
 from rm.fsdp import Dist, all_gather, all_sum, process_group, save_consolidated, save_sharded, shard_model

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prefhouse.configargs import config_to_dict
+from lake.configargs import config_to_dict
 from rm.config import TrainConfig, default_backbone
 from rm.data import Encoded, Example, collate, length_grouped_batches, split_holdout
 from rm.model import rewards

@@ -25,9 +25,9 @@ from pipelines.annotate.calls import Call, Outcome
 from pipelines.annotate.llm.base import ChatRequest, Sampling
 from pipelines.annotate.prompts import clip, load_template, render_conversation
 from pipelines.annotate.taxonomy import JUDGE_SCHEMA
+from pipelines.retrieval.anchors import MAX_DEMOS
 
 log = logging.getLogger(__name__)
-MAX_DEMOS = 8
 NO_GUIDELINE = "Prefer the response that better fulfils the user's request: correct, helpful, honest and harmless."
 
 

@@ -124,9 +124,10 @@ def _log_ratios(lake: Lake, table: str, at: str | None) -> list[float]:
 def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
     """Everything the report shows about ``round``; marts only when the last dbt build was this round."""
     from expectations import load_result, results_dir
-    from pipelines.dbt_runner import duckdb_path, last_build
-    from pipelines.rounds.runner import step_records
-    from pipelines.rounds.steps_eval import benchmark_rows
+    from lake.builds import last_build
+    from lake.round_steps import step_records
+    from pipelines.dbt_runner import duckdb_path
+    from pipelines.report.benchmarks import benchmark_rows
 
     steps = step_records(lake, round)
     build = last_build(lake) or {}

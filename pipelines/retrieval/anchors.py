@@ -9,11 +9,10 @@ import numpy as np
 
 from lake import Lake
 from lake.labels import gold_verdicts
-from pipelines.annotate.judge import MAX_DEMOS
 from pipelines.retrieval.embed import EMBEDDINGS
 from pipelines.retrieval.search import VectorIndex
 
-MAX_ANCHORS = MAX_DEMOS  # anchors per queued pair: the judges show at most this many demonstrations
+MAX_DEMOS = 8  # gold demonstrations a judge sees per pair (the method's "up to 8"): anchors per queued pair
 
 
 class _GoldVectors(VectorIndex):
@@ -31,7 +30,7 @@ class _GoldVectors(VectorIndex):
 def gold_anchors(
     lake: Lake,
     pair_ids: Iterable[str],
-    k: int = MAX_ANCHORS,
+    k: int = MAX_DEMOS,
     gold_p: Mapping[str, float] | None = None,
     batch_size: int = 4096,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -44,8 +43,8 @@ def gold_anchors(
     time and searched exactly against the gold matrix (memory: one batch plus gold); a pair without
     a vector, or a lake without gold or embeddings, gets [].
     """
-    if not 0 <= k <= MAX_ANCHORS:
-        raise ValueError(f"k must lie in [0, {MAX_ANCHORS}] (the judges show at most {MAX_ANCHORS}), got {k}")
+    if not 0 <= k <= MAX_DEMOS:
+        raise ValueError(f"k must lie in [0, {MAX_DEMOS}] (the judges show at most {MAX_DEMOS}), got {k}")
     wanted = sorted(set(pair_ids))
     out: dict[str, list[dict[str, Any]]] = {pid: [] for pid in wanted}
     gold = gold_verdicts(lake)

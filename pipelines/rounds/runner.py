@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from lake.round_steps import latest_by_step, step_records
 from lake.schemas import ROUND_STEPS, TABLES
 from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
 
@@ -44,21 +45,6 @@ class RoundOutcome:
 def _versions(lake: Lake, tables: Sequence[str]) -> dict[str, int | None]:
     # Known tables never written read as None; others (LanceDB's embeddings) only if present.
     return {t: lake.version(t) for t in tables if t in TABLES or lake.exists(t)}
-
-
-def step_records(lake: Lake, round: int | None = None, stage: int | None = None) -> list[dict[str, Any]]:
-    """Every record of ``round_steps`` (optionally one round/stage), oldest first."""
-    rows = lake.dataset("round_steps").to_table().to_pylist()
-    rows = [r for r in rows if (round is None or r["round"] == round) and (stage is None or r["stage"] == stage)]
-    return sorted(rows, key=lambda r: (r["started_at"], r["finished_at"]))
-
-
-def latest_by_step(lake: Lake, round: int, stage: int) -> dict[str, dict[str, Any]]:
-    """The latest record of each step of a round."""
-    latest: dict[str, dict[str, Any]] = {}
-    for row in step_records(lake, round, stage):
-        latest[row["step"]] = row
-    return latest
 
 
 def _record(lake: Lake, ctx: RoundContext, step: Step, status: str, started: datetime, **cols: Any) -> None:

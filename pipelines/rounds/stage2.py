@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from lake import Lake
 from lake.schemas import RETRIEVAL_QUEUE
-from pipelines.retrieval.anchors import MAX_ANCHORS, gold_anchors
+from pipelines.retrieval.anchors import MAX_DEMOS, gold_anchors
 from pipelines.retrieval.retrieve import replace_queue_round
 from pipelines.rounds.stage1 import rm_train_config
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
@@ -126,7 +126,7 @@ class EmbedForJudges(Embed):
 
 
 def queue_for_judges(
-    lake: Lake, round_: int, pair_ids: Iterable[str], k: int = MAX_ANCHORS, gold_p: Mapping[str, float] | None = None
+    lake: Lake, round_: int, pair_ids: Iterable[str], k: int = MAX_DEMOS, gold_p: Mapping[str, float] | None = None
 ) -> dict[str, int]:
     """Replace round ``round_`` of ``retrieval_queue`` with ``pair_ids``, routed to the judges, each
     with its nearest gold pairs as anchors; returns counts."""
@@ -156,7 +156,7 @@ class Triage(Step):
         counts = {"confident": len(p_of) - len(uncertain), "uncertain": len(uncertain)}
         if not has_judges(ctx):
             return StepResult(counts=counts, message="no LLM backend: uncertain pairs are left to the RM rule")
-        counts |= queue_for_judges(lake, ctx.round, uncertain, MAX_ANCHORS, p_of)
+        counts |= queue_for_judges(lake, ctx.round, uncertain, MAX_DEMOS, p_of)
         return StepResult(counts=counts)
 
 

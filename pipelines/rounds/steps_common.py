@@ -203,7 +203,7 @@ def previous_kept_fraction(ctx: RoundContext) -> float | None:
     Stages apply different rules (Stage 2 flips what Stage 1 keeps), so a Stage-2 round is
     bounded by the previous Stage-2 round, not by the last Stage-1 one.
     """
-    from pipelines.rounds.runner import step_records
+    from lake.round_steps import step_records
 
     for row in reversed(step_records(ctx.lake, stage=ctx.stage)):
         if row["round"] < ctx.round and row["step"] == "publish" and row["status"] == "done":

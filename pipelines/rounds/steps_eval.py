@@ -3,10 +3,10 @@ files the round config names (``--eval-benchmarks``), into ``rm_eval``.
 
 Roles are the round's facts (the silver RM of Stage 1, the gold and best RMs of Stage 2) and
 ``source_trust`` records them per round; ``rm_eval`` keeps its columns (run_id, bench, ...) and
-a round's rows are the rows of the runs that play a role in it (:func:`benchmark_rows`: rm_eval
-joined to source_trust on run_id). A run is scored once per benchmark: the best RM of Stage 2
-is a Stage-1 silver RM, already evaluated in its own round, and a step killed in the middle
-keeps the benchmarks it finished.
+a round's rows are the rows of the runs that play a role in it
+(:func:`pipelines.report.benchmarks.benchmark_rows`: rm_eval joined to source_trust on run_id).
+A run is scored once per benchmark: the best RM of Stage 2 is a Stage-1 silver RM, already
+evaluated in its own round, and a step killed in the middle keeps the benchmarks it finished.
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow.compute as pc
-
 from lake import Lake
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
 
 ROLES = ("silver", "gold", "best")
-PROBES = ("accuracy", "length_bias_accuracy", "longer_wins_agreement")
 
 
 def named_benchmarks(entries: Sequence[str | Path]) -> dict[str, Path]:
@@ -133,44 +130,3 @@ class EvalBenchmarks(Step):
         roles = {role: run_id for run_id, (rs, _) in runs.items() for role in rs}
         facts = {"eval_benchmarks": sorted(items), "eval_runs": roles}
         return StepResult(counts=counts, facts=facts, message=message)
-
-
-def benchmark_rows(lake: Lake, round: int | None = None) -> list[dict[str, Any]]:
-    """Benchmark accuracy and bias probes (``rm_eval``, subset ``all``) of each RM role of each round
-    up to ``round``: one row per (round, role, bench), from the role's run (``source_trust``) and that
-    run's latest evaluation on the bench. Bench ``gold`` (``prefhouse eval --gold``) is left out:
-    out-of-sample gold accuracy is ``source_trust``'s."""
-    st = lake.dataset("source_trust").to_table(
-        columns=["round", "source_id", "role", "measured_at"], filter=pc.field("source_kind") == "rm"
-    )
-    role_run: dict[tuple[int, str], tuple[Any, str]] = {}
-    for r in st.to_pylist():
-        if not r["role"] or (round is not None and r["round"] > round):
-            continue
-        key, stamp = (r["round"], r["role"]), (r["measured_at"], r["source_id"])
-        if key not in role_run or stamp > role_run[key]:
-            role_run[key] = stamp
-    if not role_run:
-        return []
-    runs = sorted({source for _, source in role_run.values()})
-    ev = lake.dataset("rm_eval").to_table(
-        columns=["run_id", "bench", "metric", "n", "value", "evaluated_at"],
-        filter=(pc.field("subset") == "all") & (pc.field("bench") != "gold") & pc.field("run_id").isin(runs),
-    )
-    latest: dict[tuple[str, str], Any] = {}
-    for e in ev.to_pylist():
-        key = (e["run_id"], e["bench"])
-        latest[key] = max(latest.get(key, e["evaluated_at"]), e["evaluated_at"])
-    metrics: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for e in ev.to_pylist():
-        key = (e["run_id"], e["bench"])
-        if e["evaluated_at"] == latest[key] and e["metric"] in PROBES:
-            metrics.setdefault(key, {})[e["metric"]] = e
-    out = []
-    for (rnd, role), (_, run_id) in sorted(role_run.items()):
-        for (rid, bench), m in sorted(metrics.items()):
-            if rid != run_id:
-                continue
-            row = {"round": rnd, "role": role, "run_id": run_id, "bench": bench, "n": m.get("accuracy", {}).get("n")}
-            out.append(row | {p: m[p]["value"] if p in m else None for p in PROBES})
-    return out

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lake.configargs import add_config_args, config_from_args
 from prefhouse.commands.common import open_lake
-from prefhouse.configargs import add_config_args, config_from_args
 
 
 def _print(report: dict[str, Any]) -> None:

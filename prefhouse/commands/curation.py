@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from lake.configargs import add_config_args, config_from_args
 from prefhouse.commands.common import open_lake
-from prefhouse.configargs import add_config_args, config_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,7 +100,8 @@ def validate_cmd(args: argparse.Namespace) -> int:
     lake = open_lake(args, create=False)
     extra = {}
     if args.round is not None:
-        from pipelines.dbt_runner import duckdb_path, last_build
+        from lake.builds import last_build
+        from pipelines.dbt_runner import duckdb_path
 
         tag = f"round-{args.round}"
         for table in ("curated", "flipped"):
@@ -116,7 +117,7 @@ def validate_cmd(args: argparse.Namespace) -> int:
 
 
 def report_cmd(args: argparse.Namespace) -> int:
-    from pipelines.dbt_runner import last_build
+    from lake.builds import last_build
     from pipelines.report import write_report
     from pipelines.report.collect import collect, load, report_dir
 

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from lake.configargs import add_config_args, config_from_args
 from prefhouse.commands.common import open_lake
 from prefhouse.commands.lakecmds import add_output_options, emit_result
-from prefhouse.configargs import add_config_args, config_from_args
 
 
 @dataclass

@@ -6,8 +6,8 @@ import argparse
 import dataclasses
 import json
 
+from lake.configargs import add_config_args, config_from_args, config_to_dict
 from prefhouse.commands.common import open_lake
-from prefhouse.configargs import add_config_args, config_from_args, config_to_dict
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lake.configargs import add_config_args, config_from_args, config_to_dict
 from prefhouse.commands.common import open_lake
-from prefhouse.configargs import add_config_args, config_from_args, config_to_dict
 
 # the layouts of pipelines.ingest.registry (kept literal here: the CLI starts without importing the lake);
 # the last eight are benchmark layouts, read with --as-benchmark only (rewardbench is read as flat)

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lake.configargs import add_config_args, config_from_args, config_to_dict
 from prefhouse.commands.common import open_lake
-from prefhouse.configargs import add_config_args, config_from_args, config_to_dict
 
 TRAIN_EPILOG = """examples:
   prefhouse train --table curated --tag round-1 --out runs/round-1-silver --role silver --round 1

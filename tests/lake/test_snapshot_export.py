@@ -156,7 +156,7 @@ def test_card_counts_licenses_and_unrecorded_rule(lake, tmp_path):
     assert "| MIT | the shipped file (sha256 matches" in hh
     mine = next(line for line in card.splitlines() if line.startswith("| mine | `"))
     assert "| unknown | not a file shipped in data/" in mine
-    assert "Not recorded: the lake keeps the vars of its last dbt build only, and that is no dbt build" in card
+    assert "Not recorded: the lake has no dbt build of round 2 (its last build is no dbt build)" in card
 
 
 def test_card_lists_the_rule_of_the_rounds_dbt_build(lake, tmp_path):
@@ -173,7 +173,7 @@ def test_card_lists_the_rule_of_the_rounds_dbt_build(lake, tmp_path):
     (dbt_dir(lake) / LAST_BUILD).write_text(json.dumps(asdict(build)))
     open_snapshot(lake, "curated", "round-2").export(tmp_path / "out")
     card = (tmp_path / "out/README.md").read_text()
-    assert "Stage 2 (large scale)" in card and "round 2, stage 2; it passed" in card
+    assert "Stage 2 (large scale)" in card and "last dbt build of round 2 (stage 2) passed" in card
     assert '| `stage2_on_mixed` | `"flip"` | set for this build |' in card
     assert "| `trust_min_lower` | `0.6` | dbt_project.yml default |" in card
     assert "`pairs@v1`" in card and "may not be the build" not in card
@@ -184,7 +184,7 @@ def test_card_lists_the_rule_of_the_rounds_dbt_build(lake, tmp_path):
     build.round = 3
     (dbt_dir(lake) / LAST_BUILD).write_text(json.dumps(asdict(build)))
     open_snapshot(lake, "curated", "round-2").export(tmp_path / "out3")
-    assert "that is round 3, not round 2" in (tmp_path / "out3/README.md").read_text()
+    assert "no dbt build of round 2 (its last build is round 3)" in (tmp_path / "out3/README.md").read_text()
 
 
 def test_torch_dataset_shards_fragments_across_workers(lake):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from pipelines.report import render_report
+from pipelines.report.benchmarks import benchmark_rows
 from pipelines.report.collect import collect
-from pipelines.rounds.steps_eval import benchmark_rows
 from pipelines.trust.measure import trust_row, write_rows
 from rm.evaluate import _pair, _Tally, write_results
 

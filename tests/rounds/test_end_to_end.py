@@ -17,10 +17,10 @@ import pyarrow as pa
 import pytest
 
 from lake.schemas import RM_SCORES
+from pipelines.report.benchmarks import benchmark_rows
 from pipelines.rounds import latest_by_step
 from pipelines.rounds.config import RoundConfig
 from pipelines.rounds.plan import run_configured_round
-from pipelines.rounds.steps_eval import benchmark_rows
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 BENCH = Path(__file__).resolve().parents[1] / "bench_layouts"

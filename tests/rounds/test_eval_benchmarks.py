@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from lake.configargs import config_from_args
 from pipelines.rounds.config import RoundConfig
 from pipelines.rounds.steps_eval import named_benchmarks
 from prefhouse.cli import build_parser, main
-from prefhouse.configargs import config_from_args
 from rm.evaluate import read_spread
 
 REPO = Path(__file__).resolve().parents[2]
