@@ -35,7 +35,7 @@ class RetrieveConfig:
     k_max: int = field(default=8, metadata={"help": "neighbours for a gold pair the RM gets wrong (p <= 0.5)"})
     max_anchors: int = field(default=8, metadata={"help": "anchors (judge demonstrations) kept per candidate"})
     same_category: bool = field(default=False, metadata={"help": "retrieve only pairs of the anchor's category"})
-    human_share: float = field(default=0.1, metadata={"help": "share of the queue routed to human annotators"})
+    human_share: float = field(default=0.2, metadata={"help": "share of the queue routed to human annotators"})
     ann_min_rows: int = field(default=50_000, metadata={"help": "use the ANN index from this many vectors"})
     nprobes: int = field(default=24, metadata={"help": "IVF partitions probed per ANN query"})
     refine_factor: int = field(default=20, metadata={"help": "ANN candidates re-ranked exactly, times k"})

@@ -68,7 +68,7 @@ def probs_from_run(lake: Lake, run_id: str, gold: set[str]) -> dict[str, float]:
     """p of every gold pair the run scored (its latest score if scored twice)."""
     scores = _frame(lake, "rm_scores", ["pair_id", "p", "scored_at"], f"run_id = '{run_id.replace(chr(39), '')}'")
     if scores.is_empty():
-        raise LakeError(f"rm_scores has no rows for run {run_id!r}: score gold with `prefhouse rm score` first")
+        raise LakeError(f"rm_scores has no rows for run {run_id!r}: score gold with `prefhouse score --run RUN` first")
     latest = scores.sort(["pair_id", "scored_at"]).unique("pair_id", keep="last")
     return {pid: float(p) for pid, p in latest.select("pair_id", "p").iter_rows() if pid in gold}
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pipelines.retrieval.retrieve import RetrieveConfig
+
 
 def _h(text: str) -> dict[str, str]:
     return {"help": text}
@@ -50,7 +52,9 @@ class RoundConfig:
     )
     seed: int = field(default=0, metadata=_h("seed for RM training and routing"))
     k_max: int = field(default=8, metadata=_h("adaptive retrieval: neighbours per gold pair the RM gets wrong"))
-    human_share: float = field(default=0.2, metadata=_h("share of retrieved pairs routed to humans"))
+    human_share: float = field(
+        default=RetrieveConfig.human_share, metadata=_h("share of retrieved pairs routed to humans")
+    )
     confident_p: float = field(
         default=0.75, metadata=_h("stage 2: best-RM p above which a pair skips the judges (agrees confidently)")
     )
