@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from expectations.suites import SuiteSpec, all_suites
+from expectations.suites import KEPT_FRACTION_TOLERANCE, SuiteSpec, all_suites
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,7 +173,7 @@ def run_gate(
     extra_frames: dict[str, pd.DataFrame] | None = None,
     previous_kept_fraction: float | None = None,
     taxonomy: list[str] | None = None,
-    kept_tolerance: float = 0.25,
+    kept_tolerance: float = KEPT_FRACTION_TOLERANCE,
     raw_longer_share: float | None = None,
     write: bool = True,
 ) -> GateResult:

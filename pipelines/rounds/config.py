@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from expectations.suites import KEPT_FRACTION_TOLERANCE
 from pipelines.retrieval.retrieve import RetrieveConfig
 
 
@@ -107,7 +108,8 @@ class RoundConfig:
     )
     gate: bool = field(default=True, metadata=_h("run the quality gate before publishing (a failure blocks publish)"))
     kept_tolerance: float = field(
-        default=0.25, metadata=_h("gate: largest allowed change of the kept fraction against the previous round")
+        default=KEPT_FRACTION_TOLERANCE,
+        metadata=_h("gate: largest allowed change of the kept fraction against the previous round"),
     )
     eval_benchmarks: list[Path] = field(
         default_factory=list,

@@ -247,7 +247,7 @@ class Gate(Step):
             extra_frames=extra,
             previous_kept_fraction=baseline,
             taxonomy=_taxonomy(),
-            kept_tolerance=getattr(ctx.config, "kept_tolerance", 0.25),
+            kept_tolerance=ctx.config.kept_tolerance,
             raw_longer_share=raw_longer_share(ctx.lake),
         )
         counts = {"frames": len(result.tables), "failed_expectations": len(result.failures)}
