@@ -21,8 +21,9 @@ def test_a_kept_set_biased_to_longer_chosen_is_not_published(lake, monkeypatch):
     shorter = [pair_row(f"short {i}?", f"ok {i}", f"a rambling and long reply number {i}", source_row=20 + i)
                for i in range(20)]  # fmt: skip
     lake.append("pairs", pairs_table(longer + shorter))
+    # the templated prompts ("long 1?", "long 2?") are near-duplicates: the near-dup step would drop them
     quiet = lambda _m: None  # noqa: E731
-    first = run_configured_round(lake, RoundConfig(round=1, scope="no-rm"), log=quiet)
+    first = run_configured_round(lake, RoundConfig(round=1, scope="no-rm", neardup=False), log=quiet)
     assert first.status == "done", first.message
     tagged = lake.tags("curated")["round-1"]["version"]
     assert lake.dataset("curated", "round-1").count_rows() == 40
@@ -33,7 +34,7 @@ def test_a_kept_set_biased_to_longer_chosen_is_not_published(lake, monkeypatch):
                          for i, p in enumerate(longer[:10])]
                   + [label_row(p["pair_id"], "ann", "discard", round=2, is_chosen_shown_first=i % 2 == 0)
                      for i, p in enumerate(shorter[:6])])  # fmt: skip
-    blocked = run_configured_round(lake, RoundConfig(round=2, scope="no-rm"), log=quiet)
+    blocked = run_configured_round(lake, RoundConfig(round=2, scope="no-rm", neardup=False), log=quiet)
     assert blocked.status == "blocked"
     assert "curated: expect_column_mean_to_be_between(column=chosen_is_longer" in blocked.message
     assert latest_by_step(lake, 2, 1)["gate"]["status"] == "failed" and "publish" not in latest_by_step(lake, 2, 1)
