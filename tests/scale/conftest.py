@@ -36,6 +36,8 @@ def ray_local():
     import psutil
 
     assert not ray.is_initialized()
+    # children that exist before the cluster (a session's llama.cpp server, say) are not Ray's
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
     ray.init(address="local", num_cpus=2, _node_ip_address=LOOPBACK, include_dashboard=False, log_to_driver=False)
     watch = SocketWatch()
     watch.start()
@@ -44,7 +46,7 @@ def ray_local():
     finally:
         watch.stop()
         ray.shutdown()
-    ray_pids = watch.pids - {os.getpid()}
+    ray_pids = watch.pids - {os.getpid()} - before
     deadline = time.monotonic() + 30
     alive = [p for p in ray_pids if psutil.pid_exists(p)]
     while alive and time.monotonic() < deadline:
