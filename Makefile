@@ -3,10 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export LANCEDB_LOG ?= error
-export HF_HUB_OFFLINE ?= 1
-export DO_NOT_TRACK ?= 1
-export GX_ANALYTICS_ENABLED ?= False
+# The offline, no-telemetry environment is set by every Python entry point (lake/offline.py).
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
 .PHONY: setup demo test lint clean llm-cpu ray chromium extras-resolve

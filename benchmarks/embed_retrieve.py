@@ -19,7 +19,6 @@ Full run: ``.venv/bin/python benchmarks/embed_retrieve.py`` (defaults: 2000 text
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -31,9 +30,9 @@ import pyarrow as pa
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("LANCEDB_LOG", "error")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from lake.offline import use_offline_env  # noqa: E402
+
+use_offline_env()
 
 from lake import Lake  # noqa: E402
 from pipelines.retrieval import EmbedConfig, Encoder, IndexSettings, RetrieveConfig, VectorIndex, embed_pairs  # noqa: E402

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import tempfile
 import time
@@ -49,9 +48,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("LANCEDB_LOG", "error")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from lake.offline import use_offline_env  # noqa: E402
+
+use_offline_env()
 
 
 def hh_examples(n: int):

@@ -11,13 +11,13 @@ under ``<lake>/_quality/<name>/`` (outputs, never committed: the lake root is no
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from expectations.suites import KEPT_FRACTION_TOLERANCE, SuiteSpec, all_suites
+from lake.offline import use_offline_env
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,7 +130,7 @@ def _validate(context: Any, spec: SuiteSpec, frame: pd.DataFrame) -> tuple[int, 
 
 def validate_frames(frames: dict[str, pd.DataFrame], suites: dict[str, SuiteSpec], name: str = "adhoc") -> GateResult:
     """Validate each frame with the suite of the same name; no files are written."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    use_offline_env()
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")

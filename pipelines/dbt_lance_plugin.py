@@ -12,12 +12,8 @@ half-written ingest. A known table that does not exist yet is created empty from
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
-
-# The repo's ``lakehouse`` folder, i.e. ``dbt_project/../lakehouse``: the default of a fresh clone.
-DEFAULT_LAKE = Path(__file__).resolve().parents[1] / "lakehouse"
 
 try:  # dbt-duckdb is only importable where dbt is installed; this module is only loaded by it
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -26,9 +22,11 @@ except ImportError:  # pragma: no cover
 
 
 def lake_root(configured: str | None = None) -> Path:
-    """The lake root: the plugin config, else ``$PREFHOUSE_LAKE``, else the repo's ``lakehouse``."""
-    chosen = configured or os.environ.get("PREFHOUSE_LAKE") or str(DEFAULT_LAKE)
-    return Path(chosen).expanduser().resolve()
+    """The lake root: the plugin config, else the rule of every prefhouse command
+    (``$PREFHOUSE_LAKE``, else ``./lakehouse`` of the working directory)."""
+    from lake.store import resolve_root
+
+    return resolve_root(configured or None)
 
 
 def _version(raw: Any) -> int | str | None:

