@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from lake.round_steps import latest_by_step, step_records
 from lake.schemas import ROUND_STEPS, TABLES
+from pipelines.rounds.config import RoundConfig
 from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
 
 if TYPE_CHECKING:
@@ -69,13 +70,15 @@ def run_round(
     round: int,
     stage: int,
     steps: Sequence[Step],
-    config: Any = None,
+    config: RoundConfig | None = None,
     log: Callable[[str], None] = print,
 ) -> RoundOutcome:
     """Run (or resume) ``steps`` of round ``round``; returns how it ended. Other errors propagate."""
     names = [s.name for s in steps]
     if len(set(names)) != len(names):
         raise ValueError(f"step names must be unique within a round: {names}")
+    if config is None:  # every step reads one typed config: the defaults, for this round
+        config = RoundConfig(round=round, stage=stage)  # type: ignore[arg-type]
     ctx = RoundContext(lake=lake, round=round, stage=stage, config=config, log=log)
     outcome = RoundOutcome(round=round, stage=stage, status="done")
     finished = latest_by_step(lake, round, stage)

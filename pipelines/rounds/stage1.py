@@ -36,7 +36,7 @@ def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
 
     cfg = ctx.config
     extra = {k: v for k, v in (("lr", cfg.rm_lr), ("backbone", cfg.rm_backbone)) if v is not None}
-    extra["precision"] = getattr(cfg, "rm_precision", "auto")
+    extra["precision"] = cfg.rm_precision
     return train_config(
         cfg.rm_preset,
         table=table,
@@ -49,7 +49,7 @@ def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
         limit=cfg.rm_limit,
         max_length=cfg.rm_max_length,
         batch_size=cfg.rm_batch_size,
-        gold_limit=getattr(cfg, "rm_gold_limit", None),
+        gold_limit=cfg.rm_gold_limit,
         seed=cfg.seed,
         eval_every=max(1, (cfg.rm_max_steps or 50) // 2),  # each eval scores all of gold: twice is enough on CPU
         val_fraction=0.1,  # used only when there is no gold yet

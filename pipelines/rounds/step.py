@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from lake import Lake
+    from pipelines.rounds.config import RoundConfig
 
 
 class StepFailed(RuntimeError):
@@ -41,7 +42,7 @@ class RoundContext:
     lake: Lake
     round: int
     stage: int
-    config: Any
+    config: RoundConfig
     facts: dict[str, Any] = field(default_factory=dict)
     log: Any = print
 

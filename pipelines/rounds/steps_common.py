@@ -18,25 +18,25 @@ NO_BACKEND = "no LLM backend configured (set OPENAI_BASE_URL or --judge-base-url
 def llm_backend(ctx: RoundContext) -> Any | None:
     """The configured OpenAI-compatible judge backend, or None when there is none."""
     cfg = ctx.config
-    base_url = getattr(cfg, "judge_base_url", None) or os.environ.get("OPENAI_BASE_URL")
+    base_url = cfg.judge_base_url or os.environ.get("OPENAI_BASE_URL")
     if not base_url:
         return None
     from pipelines.annotate import LLMConfig, make_backend
 
-    model = getattr(cfg, "judge_model", None) or os.environ.get("PREFHOUSE_JUDGE_MODEL")
+    model = cfg.judge_model or os.environ.get("PREFHOUSE_JUDGE_MODEL")
     return make_backend(LLMConfig(base_url=base_url, model=model))
 
 
 def has_judges(ctx: RoundContext) -> bool:
     """Whether the round has any judge configured (without contacting it)."""
     cfg = ctx.config
-    endpoint = getattr(cfg, "judge_base_url", None) or os.environ.get("OPENAI_BASE_URL")
-    return bool(getattr(cfg, "judges", None) or endpoint)
+    endpoint = cfg.judge_base_url or os.environ.get("OPENAI_BASE_URL")
+    return bool(cfg.judges or endpoint)
 
 
 def judge_backends(ctx: RoundContext) -> list[Any]:
     """The round's judges: one backend per ``--judges`` entry (its own model and endpoint), else the LLM backend."""
-    specs = list(getattr(ctx.config, "judges", None) or [])
+    specs = list(ctx.config.judges)
     if not specs:
         backend = llm_backend(ctx)
         return [backend] if backend is not None else []
@@ -48,7 +48,7 @@ def judge_backends(ctx: RoundContext) -> list[Any]:
 
 def score_columns(ctx: RoundContext) -> bool:
     """Whether the round writes its RM scores back to ``pairs`` as columns (``--score-columns``)."""
-    return bool(getattr(ctx.config, "score_columns", False))
+    return ctx.config.score_columns
 
 
 def gold_ids(lake: Any) -> set[str]:
@@ -87,7 +87,7 @@ class Attributes(Step):
             return StepResult(status="skipped", message=NO_BACKEND)
         from pipelines.annotate import AttributesConfig, annotate_attributes
 
-        limit = getattr(ctx.config, "attributes_limit", None)
+        limit = ctx.config.attributes_limit
         report = annotate_attributes(ctx.lake, backend, AttributesConfig(limit=limit))
         counts = {k: v for k, v in report.items() if isinstance(v, (int, float))}
         return StepResult(counts=counts)
@@ -122,12 +122,12 @@ class Judge(Step):
         cfg = ctx.config
         judge_cfg = JudgeConfig(
             round=ctx.round,
-            samples=getattr(cfg, "judge_samples", 3),
-            limit=getattr(cfg, "judge_limit", None),
-            max_demos=getattr(cfg, "judge_max_demos", 8),
-            merge=getattr(cfg, "judge_merge", "pooled"),
+            samples=cfg.judge_samples,
+            limit=cfg.judge_limit,
+            max_demos=cfg.judge_max_demos,
+            merge=cfg.judge_merge,
         )
-        report = judge_queue(ctx.lake, backends, judge_cfg, GateConfig(max_gold=getattr(cfg, "judge_gold", 200)))
+        report = judge_queue(ctx.lake, backends, judge_cfg, GateConfig(max_gold=cfg.judge_gold))
         counts = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         counts["judges"] = len(backends)
         facts = {
@@ -145,7 +145,7 @@ class NearDup(Step):
     name, reads, writes = "neardup", ("pairs",), ("neighbours",)
 
     def run(self, ctx: RoundContext) -> StepResult:
-        if not getattr(ctx.config, "neardup", True):
+        if not ctx.config.neardup:
             return StepResult(status="skipped", message="--no-neardup: neighbours left as they are")
         from pipelines.retrieval import find_near_duplicates
 
@@ -161,7 +161,7 @@ class Precheck(Step):
     name, reads, writes = "precheck", ("attributes", "retrieval_queue", "human_labels"), ("prechecks",)
 
     def run(self, ctx: RoundContext) -> StepResult:
-        if not getattr(ctx.config, "precheck", False):
+        if not ctx.config.precheck:
             return StepResult(status="skipped", message="pre-check off (--precheck turns it on)")
         backend = llm_backend(ctx)
         if backend is None:
@@ -226,7 +226,7 @@ class Gate(Step):
     name, reads, writes = "gate", ("pairs", "attributes", "human_labels", "judge_labels", "rm_scores"), ()
 
     def run(self, ctx: RoundContext) -> StepResult:
-        if not getattr(ctx.config, "gate", True):
+        if not ctx.config.gate:
             return StepResult(status="skipped", message="gate turned off (--no-gate)")
         from expectations import run_gate
         from expectations.frames import mart_frame, pool_pass_rate, published_frame, raw_longer_share

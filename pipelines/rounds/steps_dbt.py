@@ -18,7 +18,7 @@ DBT_READS = (
 
 def dbt_vars(ctx: RoundContext) -> dict[str, Any]:
     """Round vars: how the judges' votes merge; in Stage 2 the gold and best RM runs this round chose."""
-    out: dict[str, Any] = {"judge_merge": getattr(ctx.config, "judge_merge", "pooled")}
+    out: dict[str, Any] = {"judge_merge": ctx.config.judge_merge}
     if ctx.stage == 2:
         if ctx.fact("gold_run_id"):
             out["gold_rm_run"] = ctx.fact("gold_run_id")

@@ -76,7 +76,7 @@ class EvalBenchmarks(Step):
     name, reads, writes = "eval_benchmarks", ("rm_runs", "rm_eval"), ("rm_eval",)
 
     def run(self, ctx: RoundContext) -> StepResult:
-        entries = getattr(ctx.config, "eval_benchmarks", None) or []
+        entries = ctx.config.eval_benchmarks
         if not entries:
             return StepResult(status="skipped", message="no --eval-benchmarks: the RMs are measured on gold only")
         runs = round_runs(ctx)
@@ -89,7 +89,7 @@ class EvalBenchmarks(Step):
             paths = named_benchmarks(entries)
         except (FileNotFoundError, ValueError) as exc:
             raise StepFailed(str(exc)) from exc
-        limit = getattr(ctx.config, "eval_limit", None)
+        limit = ctx.config.eval_limit
         items = {}
         for name, path in paths.items():
             skipped: list[Rejected] = []
