@@ -10,6 +10,8 @@ from typing import Any
 
 from lake.store import Lake
 
+CONFIG_RECORD = "config"  # the row a round run leaves with its resolved config: a record, not a step
+
 
 def step_records(lake: Lake, round: int | None = None, stage: int | None = None) -> list[dict[str, Any]]:
     """Every record of ``round_steps`` (optionally one round/stage), oldest first."""
@@ -19,8 +21,9 @@ def step_records(lake: Lake, round: int | None = None, stage: int | None = None)
 
 
 def latest_by_step(lake: Lake, round: int, stage: int) -> dict[str, dict[str, Any]]:
-    """The latest record of each step of a round."""
+    """The latest record of each step of a round (the config records are not steps)."""
     latest: dict[str, dict[str, Any]] = {}
     for row in step_records(lake, round, stage):
-        latest[row["step"]] = row
+        if row["step"] != CONFIG_RECORD:
+            latest[row["step"]] = row
     return latest

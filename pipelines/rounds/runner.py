@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from lake.round_steps import latest_by_step, step_records
+from lake.configargs import config_to_dict
+from lake.round_steps import CONFIG_RECORD, latest_by_step, step_records
 from lake.schemas import ROUND_STEPS, TABLES
 from pipelines.rounds.config import RoundConfig
 from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
@@ -65,6 +66,25 @@ def _record(lake: Lake, ctx: RoundContext, step: Step, status: str, started: dat
     lake.append("round_steps", pa.Table.from_pylist([row], schema=ROUND_STEPS), f"round {ctx.round} step {step.name}")
 
 
+class _Config(Step):
+    """Not a step: the record of the resolved config a round run used (``round status`` shows it)."""
+
+    name = CONFIG_RECORD
+
+
+def _record_config(lake: Lake, ctx: RoundContext) -> None:
+    """One ``round_steps`` row per round run: the full resolved config in ``facts``, what differs from
+    the defaults in ``message``."""
+    import dataclasses
+
+    resolved = config_to_dict(ctx.config)
+    defaults = config_to_dict(RoundConfig(round=ctx.round, stage=ctx.stage))  # type: ignore[arg-type]
+    changed = {k: v for k, v in resolved.items() if defaults.get(k) != v}
+    fields = len(dataclasses.fields(RoundConfig))
+    note = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in sorted(changed.items())) or "all defaults"
+    _record(lake, ctx, _Config(), "done", datetime.now(UTC), facts=resolved, message=f"{fields} settings; {note}")
+
+
 def run_round(
     lake: Lake,
     round: int,
@@ -80,6 +100,7 @@ def run_round(
     if config is None:  # every step reads one typed config: the defaults, for this round
         config = RoundConfig(round=round, stage=stage)  # type: ignore[arg-type]
     ctx = RoundContext(lake=lake, round=round, stage=stage, config=config, log=log)
+    _record_config(lake, ctx)
     outcome = RoundOutcome(round=round, stage=stage, status="done")
     finished = latest_by_step(lake, round, stage)
     for i, step in enumerate(steps, 1):

@@ -85,7 +85,8 @@ def status_cmd(args: argparse.Namespace) -> int:
         print("no rounds yet: `prefhouse round run --round 1 --stage 1`")
     for r in rows:
         took = (r["finished_at"] - r["started_at"]).total_seconds()
-        msg = (r["message"] or "").splitlines()[0][:90] if r["message"] else ""
+        width = 400 if r["step"] == "config" else 90  # the config row says what differs from the defaults
+        msg = (r["message"] or "").splitlines()[0][:width] if r["message"] else ""
         print(
             f"round {r['round']} stage {r['stage']} {r['step']:<12} {r['status']:<8} {took:7.1f}s {r['counts']} {msg}"
         )

@@ -140,3 +140,19 @@ def test_skipped_step_is_finished_and_facts_flow(lake):
     latest = latest_by_step(lake, 1, 1)
     assert latest["judge"]["status"] == "skipped" and latest["judge"]["message"] == "no LLM backend configured"
     assert json.loads(latest["read"]["counts"]) == {"judged": 0}
+
+
+def test_each_run_records_its_resolved_config_and_round_status_shows_it(lake, capsys):
+    from pipelines.rounds.config import RoundConfig
+    from prefhouse.cli import main
+
+    _seed(lake)
+    config = RoundConfig(round=1, human_share=0.5, judges=["m=http://127.0.0.1:9/v1"])
+    run_round(lake, 1, 1, toy_round.STEPS, config, log=lambda _m: None)
+    (record,) = [r for r in step_records(lake, 1, 1) if r["step"] == "config"]
+    facts = json.loads(record["facts"])
+    assert facts["human_share"] == 0.5 and facts["judges"] == ["m=http://127.0.0.1:9/v1"] and facts["k_max"] == 8
+    assert "human_share=0.5" in record["message"] and "k_max" not in record["message"]  # only what differs
+    assert "config" not in latest_by_step(lake, 1, 1)  # a record of the run, not a step
+    assert main(["--lake", str(lake.root), "round", "status", "--round", "1"]) == 0
+    assert "config" in capsys.readouterr().out
