@@ -86,27 +86,43 @@ def _recorded(con: Any, table: str, key: str, value: str) -> dict[Any, Any]:
     return dict(con.execute(f"select {key}, {value} from {table}").fetchall())
 
 
-def _wanted(lake: Lake) -> dict[str, Any]:
-    """Name in the file -> Lance dataset, for each committed table and each tagged version."""
-    wanted: dict[str, Any] = {}
+def _wanted(lake: Lake) -> dict[str, tuple[Any, list[str]]]:
+    """Name in the file -> (Lance dataset, the tags of its version), for each committed table and each
+    tagged version."""
+    wanted: dict[str, tuple[Any, list[str]]] = {}
     for table in lake.tables():
-        wanted[table] = lake.dataset(table)
-        for tag in lake.tags(table):
-            wanted[f"{table}@{tag}"] = lake.dataset(table, tag)
+        tags = {name: int(info["version"]) for name, info in lake.tags(table).items()}
+        for name, ds in [(table, lake.dataset(table)), *((f"{table}@{t}", lake.dataset(table, t)) for t in tags)]:
+            wanted[name] = (ds, sorted(t for t, v in tags.items() if v == ds.version))
     return wanted
 
 
-def _sync_tables(con: Any, lake: Lake, commit: int, now: datetime) -> None:
+def _is_current(target: Path, wanted: dict[str, tuple[Any, list[str]]], marts: RoundMarts | None) -> bool:
+    """Whether the file already holds every wanted version (and build of ``marts``): then it is left alone."""
+    import duckdb
+
+    from lake.sql import duckdb_config
+
+    con = duckdb.connect(str(target), read_only=True, config=duckdb_config())
+    try:
+        if _recorded(con, "_lake_versions", "table_name", "version") != {
+            n: ds.version for n, (ds, _) in wanted.items()
+        }:
+            return False
+        builds = {r: str(rec.get("finished_at", "")) for r, (_, rec) in (marts or {}).items()}
+        return marts is None or _recorded(con, "_marts_builds", "round", "finished_at") == builds
+    finally:
+        con.close()
+
+
+def _sync_tables(con: Any, wanted: dict[str, tuple[Any, list[str]]], commit: int, now: datetime) -> None:
     had = _recorded(con, "_lake_versions", "table_name", "version")
-    wanted = _wanted(lake)
     rows = []
-    for name, ds in wanted.items():
+    for name, (ds, tags) in wanted.items():
         if had.get(name) != ds.version:
             con.register("_src", ds)
             con.execute(f"create or replace table {_quote(name)} as select * from _src")
             con.unregister("_src")
-        table = name.split("@", 1)[0]
-        tags = sorted(t for t, info in lake.tags(table).items() if int(info["version"]) == ds.version)
         rows.append({"table_name": name, "version": ds.version, "rows": ds.count_rows(), "tags": tags,
                      "commit": commit, "refreshed_at": now})  # fmt: skip
     for name in set(had) - set(wanted):  # a moved or deleted tag
@@ -174,14 +190,17 @@ def refresh(lake: Lake, marts: RoundMarts | None = None, path: str | Path | None
 
     target = Path(path) if path else analyst_path(lake)
     tmp = target.with_name(f".{target.name}.tmp.{os.getpid()}")
-    with _refresh_lock(lake):
+    # the file holds one lake commit, whatever lands meanwhile
+    with _refresh_lock(lake), lake.reading_at() as commit:
+        wanted = _wanted(lake)
+        if target.exists() and not full and _is_current(target, wanted, marts):
+            return target  # e.g. a round refreshed it and the command's own refresh follows
         tmp.unlink(missing_ok=True)
         if target.exists() and not full:  # start from the current file: unchanged tables are not copied again
             shutil.copyfile(target, tmp)
         con = duckdb.connect(str(tmp), config=duckdb_config())
         try:
-            with lake.reading_at() as commit:  # the file holds one lake commit, whatever lands meanwhile
-                _sync_tables(con, lake, commit.number, datetime.now(UTC))
+            _sync_tables(con, wanted, commit.number, datetime.now(UTC))
             if marts is not None:  # None: leave the marts schemas as they are
                 _sync_marts(con, marts)
             con.execute("checkpoint")

@@ -75,6 +75,9 @@ def test_refresh_replaces_only_what_changed(lake):
     lake.tag("pairs", "round-1", lake.version("pairs"))  # the tag moves: its copy follows
     _round_build(lake, 2, {ids[1]: "drop"}, "2026-12-03T00:00:00")
     refresh(lake, dbt_runner.round_marts(lake))
+    stamp = path.stat().st_mtime_ns
+    refresh(lake, dbt_runner.round_marts(lake))  # nothing changed since: the file is left as it is
+    assert path.stat().st_mtime_ns == stamp
     con = duckdb.connect(str(path), read_only=True)
     try:
         assert con.execute('select count(*) from "pairs@round-1"').fetchone() == (4,)
