@@ -25,7 +25,6 @@ from pipelines.rounds.steps_common import (
     TakeLabels,
     Trust,
     gold_ids,
-    score_columns,
 )
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
 from pipelines.rounds.steps_eval import EvalBenchmarks
@@ -121,7 +120,7 @@ class ScoreGold(Step):
         from rm import ScoreConfig
         from rm.score import score
 
-        columns = score_columns(ctx)
+        columns = ctx.config.score_columns
         cfg = ScoreConfig(run=Path(run_dir), table="pairs", write_columns=columns, max_length=ctx.config.rm_max_length)
         score(ctx.lake, run_dir, "pairs", pair_ids=gold, config=cfg)
         return StepResult(counts={"gold_scored": len(gold), "score_columns_written": int(columns)})

@@ -24,7 +24,7 @@ from pipelines.retrieval.anchors import MAX_DEMOS, gold_anchors
 from pipelines.retrieval.retrieve import replace_queue_round
 from pipelines.rounds.stage1 import rm_train_config
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
-from pipelines.rounds.steps_common import Embed, Gate, Judge, NearDup, Trust, has_judges, score_columns
+from pipelines.rounds.steps_common import Embed, Gate, Judge, NearDup, Trust, has_judges
 from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
 from pipelines.rounds.steps_eval import EvalBenchmarks
 
@@ -107,7 +107,7 @@ class ScorePool(Step):
         from rm.score import score
 
         n = ctx.lake.dataset("pairs").count_rows()
-        columns = score_columns(ctx)
+        columns = ctx.config.score_columns
         for key in ("gold_run_dir", "best_run_dir"):
             run_dir = ctx.fact(key)
             cfg = ScoreConfig(run=Path(run_dir), write_columns=columns, max_length=ctx.config.rm_max_length)

@@ -15,10 +15,15 @@ from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
 NO_BACKEND = "no LLM backend configured (set OPENAI_BASE_URL or --judge-base-url): LLM work skipped"
 
 
+def _endpoint(ctx: RoundContext) -> str | None:
+    """The round's one OpenAI-compatible endpoint: ``--judge-base-url``, else ``$OPENAI_BASE_URL``."""
+    return ctx.config.judge_base_url or os.environ.get("OPENAI_BASE_URL")
+
+
 def llm_backend(ctx: RoundContext) -> Any | None:
     """The configured OpenAI-compatible judge backend, or None when there is none."""
     cfg = ctx.config
-    base_url = cfg.judge_base_url or os.environ.get("OPENAI_BASE_URL")
+    base_url = _endpoint(ctx)
     if not base_url:
         return None
     from pipelines.annotate import LLMConfig, make_backend
@@ -29,9 +34,7 @@ def llm_backend(ctx: RoundContext) -> Any | None:
 
 def has_judges(ctx: RoundContext) -> bool:
     """Whether the round has any judge configured (without contacting it)."""
-    cfg = ctx.config
-    endpoint = cfg.judge_base_url or os.environ.get("OPENAI_BASE_URL")
-    return bool(cfg.judges or endpoint)
+    return bool(ctx.config.judges or _endpoint(ctx))
 
 
 def judge_backends(ctx: RoundContext) -> list[Any]:
@@ -44,11 +47,6 @@ def judge_backends(ctx: RoundContext) -> list[Any]:
     from pipelines.annotate.llm.base import parse_judge
 
     return [make_backend(parse_judge(spec)) for spec in specs]
-
-
-def score_columns(ctx: RoundContext) -> bool:
-    """Whether the round writes its RM scores back to ``pairs`` as columns (``--score-columns``)."""
-    return ctx.config.score_columns
 
 
 def gold_ids(lake: Any) -> set[str]:
