@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -18,8 +19,8 @@ import pyarrow as pa
 from lake import Lake
 from lake.schemas import ATTRIBUTES
 from pipelines.annotate import data
-from pipelines.annotate.cache import CallCache
-from pipelines.annotate.calls import Call, Outcome, run_calls
+from pipelines.annotate.calls import Call, Outcome
+from pipelines.annotate.callwork import CallRunner, CallWork, Pairs, engine_note, run_local
 from pipelines.annotate.llm.base import ChatBackend, ChatRequest, Sampling
 from pipelines.annotate.prompts import clip, load_template, render_conversation
 from pipelines.annotate.taxonomy import ATTRIBUTES_SCHEMA, taxonomy_text
@@ -63,6 +64,20 @@ def build_call(pair: dict[str, Any], cfg: AttributesConfig) -> Call:
     return Call(pair["pair_id"], "attributes", template.version, ChatRequest(messages, sampling, ATTRIBUTES_SCHEMA))
 
 
+def _calls(pairs: Pairs, cfg: AttributesConfig) -> list[Call]:
+    return [build_call(p, cfg) for p in pairs.values()]
+
+
+def _rows(outcomes: list[Outcome], model: str) -> list[dict[str, Any]]:
+    return [outcome_row(o, model) for o in outcomes]
+
+
+def attribute_work(cfg: AttributesConfig) -> CallWork:
+    """The stage's calls and rows (for any runner)."""
+    calls = partial(_calls, cfg=cfg)
+    return CallWork(calls, _rows, ATTRIBUTES_SCHEMA, ATTRIBUTES, cfg.max_invalid_retries, "attributes")
+
+
 def outcome_row(o: Outcome, model: str) -> dict[str, Any]:
     v = o.value or {}
     return {
@@ -81,20 +96,15 @@ def outcome_row(o: Outcome, model: str) -> dict[str, Any]:
     }
 
 
-def annotate_attributes(lake: Lake, backend: ChatBackend, cfg: AttributesConfig) -> dict[str, Any]:
-    """Annotate the selected pairs; returns counts (ok, failed, paid calls) and the lake version."""
-    pair_ids = select_pairs(lake, backend.model, cfg)
-    pairs = data.load_pairs(lake, pair_ids)
-    calls = [build_call(p, cfg) for p in pairs.values()]
-    cache = CallCache.for_lake(lake.root)
-    try:
-        outcomes = run_calls(backend, cache, calls, ATTRIBUTES_SCHEMA, cfg.max_invalid_retries, desc="attributes")
-    finally:
-        cache.close()
-    rows = [outcome_row(o, backend.model) for o in outcomes]
+def annotate_attributes(
+    lake: Lake, backend: ChatBackend, cfg: AttributesConfig, runner: CallRunner = run_local
+) -> dict[str, Any]:
+    """Annotate the selected pairs (``runner``: where the calls are asked); counts, paid calls, lake version."""
+    with lake.reading_at():  # the selection and the pairs the runner reads: one commit
+        rows, paid = runner(lake, backend, select_pairs(lake, backend.model, cfg), attribute_work(cfg))
     version = None
     if rows:
-        with lake.transaction(f"attributes: {len(rows)} pairs by {backend.model}") as txn:
+        with lake.transaction(f"attributes: {len(rows)} pairs by {backend.model}{engine_note(runner)}") as txn:
             version, _ = txn.upsert(
                 "attributes", pa.Table.from_pylist(rows, schema=ATTRIBUTES), ["pair_id", "model", "template_version"]
             )
@@ -102,7 +112,7 @@ def annotate_attributes(lake: Lake, backend: ChatBackend, cfg: AttributesConfig)
         "n_pairs": len(rows),
         "n_ok": sum(r["status"] == "ok" for r in rows),
         "n_failed": sum(r["status"] == "failed" for r in rows),
-        "n_calls_paid": sum(o.n_paid for o in outcomes),
+        "n_calls_paid": paid,
         "model": backend.model,
         "template_version": cfg.template,
         "version": version,

@@ -9,13 +9,14 @@ verdict counts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from lake import Lake
+from lake.schemas import JUDGE_LABELS
 from pipelines.annotate import data, gate
-from pipelines.annotate.cache import CallCache
-from pipelines.annotate.calls import Call, run_calls
+from pipelines.annotate.calls import Call
+from pipelines.annotate.callwork import CallRunner, CallWork, engine_note, run_local
 from pipelines.annotate.judge import (
     JudgeConfig,
     build_call,
@@ -32,13 +33,14 @@ from pipelines.annotate.taxonomy import JUDGE_SCHEMA
 log = logging.getLogger(__name__)
 
 
-Voter = Callable[[Lake, ChatBackend, list[dict[str, Any]], int, JudgeConfig], list[dict[str, Any]]]
-
-
 def judge_queue(
-    lake: Lake, backends: list[ChatBackend], cfg: JudgeConfig, gate_cfg: gate.GateConfig, voter: Voter | None = None
+    lake: Lake,
+    backends: list[ChatBackend],
+    cfg: JudgeConfig,
+    gate_cfg: gate.GateConfig,
+    runner: CallRunner = run_local,
 ) -> dict[str, Any]:
-    """Gate every judge, let the trusted ones vote (``voter``: in this process by default), merge."""
+    """Gate every judge, let the trusted ones vote (``runner``: where the votes are asked), merge."""
     rnd = cfg.round if cfg.round is not None else data.latest_round(lake)
     if rnd is None:
         raise ValueError("the retrieval queue is empty: run `prefhouse retrieve` first (or pass --round N)")
@@ -56,7 +58,7 @@ def judge_queue(
             log.warning("judge %s is not used for labels in round %d: %s", backend.model, rnd, row.get("reason"))
             continue
         trusted.append(backend.model)
-        rows = (voter or _judge_with)(lake, backend, queue, rnd, cfg)
+        rows = vote(lake, backend, queue, rnd, cfg, runner)
         entry.update(
             n_votes=len(rows), n_invalid=sum(r["vote"] == "invalid" for r in rows), position_bias=position_bias(rows)
         )
@@ -90,18 +92,20 @@ def vote_calls(
     ]
 
 
-def _judge_with(
-    lake: Lake, backend: ChatBackend, queue: list[dict[str, Any]], rnd: int, cfg: JudgeConfig
-) -> list[dict[str, Any]]:
+def judge_work(lake: Lake, queue: list[dict[str, Any]], rnd: int, cfg: JudgeConfig, model: str) -> CallWork:
+    """The votes' calls and rows for the queued pairs (their attributes and gold demonstrations read here)."""
     ids = [r["pair_id"] for r in queue]
-    pairs, attrs, demos = data.load_pairs(lake, ids), data.load_attributes(lake, ids), demonstrations(lake, queue)
-    calls = vote_calls(pairs, attrs, demos, cfg)
-    cache = CallCache.for_lake(lake.root)
-    try:
-        desc = f"judge {backend.model}"
-        outcomes = run_calls(backend, cache, calls, JUDGE_SCHEMA, cfg.max_invalid_retries, desc=desc)
-    finally:
-        cache.close()
-    rows = vote_rows(outcomes, backend.model, rnd)
-    write_votes(lake, rows, f"judge: {len(rows)} votes by {backend.model}, round {rnd}")
+    calls = partial(vote_calls, attrs=data.load_attributes(lake, ids), demos=demonstrations(lake, queue), cfg=cfg)
+    rows = partial(vote_rows, round=rnd)
+    return CallWork(calls, rows, JUDGE_SCHEMA, JUDGE_LABELS, cfg.max_invalid_retries, f"judge {model}")
+
+
+def vote(
+    lake: Lake, backend: ChatBackend, queue: list[dict[str, Any]], rnd: int, cfg: JudgeConfig, runner: CallRunner
+) -> list[dict[str, Any]]:
+    """One trusted judge's votes on the queue, asked by ``runner`` and written in one commit."""
+    with lake.reading_at():  # the demonstrations and the pairs of one commit
+        work = judge_work(lake, queue, rnd, cfg, backend.model)
+        rows, _ = runner(lake, backend, [r["pair_id"] for r in queue], work)
+    write_votes(lake, rows, f"judge: {len(rows)} votes by {backend.model}, round {rnd}{engine_note(runner)}")
     return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -16,8 +17,8 @@ import pyarrow as pa
 from lake import Lake
 from lake.schemas import PRECHECKS
 from pipelines.annotate import data
-from pipelines.annotate.cache import CallCache
-from pipelines.annotate.calls import Call, run_calls
+from pipelines.annotate.calls import Call, Outcome
+from pipelines.annotate.callwork import CallRunner, CallWork, Pairs, engine_note, run_local
 from pipelines.annotate.llm.base import ChatBackend, ChatRequest, Sampling
 from pipelines.annotate.prompts import clip, load_template, render_conversation
 from pipelines.annotate.taxonomy import PRECHECK_SCHEMA
@@ -52,8 +53,8 @@ def select_pairs(lake: Lake, cfg: PrecheckConfig) -> list[str]:
     return ids[: cfg.limit] if cfg.limit is not None else ids
 
 
-def precheck(lake: Lake, backend: ChatBackend, cfg: PrecheckConfig) -> dict[str, Any]:
-    pairs = data.load_pairs(lake, select_pairs(lake, cfg))
+def _calls(pairs: Pairs, cfg: PrecheckConfig) -> list[Call]:
+    """Each side of each pair checked on its own: two calls a pair."""
     template = load_template(cfg.template)
     calls = []
     for p in pairs.values():
@@ -62,29 +63,41 @@ def precheck(lake: Lake, backend: ChatBackend, cfg: PrecheckConfig) -> dict[str,
             messages = template.messages(conversation=conversation, response=clip(p[side], cfg.max_chars))
             req = ChatRequest(messages, Sampling(max_tokens=cfg.max_tokens), PRECHECK_SCHEMA)
             calls.append(Call(p["pair_id"], side, template.version, req, meta={"side": side}))
-    cache = CallCache.for_lake(lake.root)
-    try:
-        outcomes = run_calls(backend, cache, calls, PRECHECK_SCHEMA, 1, desc="precheck")
-    finally:
-        cache.close()
+    return calls
+
+
+def _rows(outcomes: list[Outcome], model: str) -> list[dict[str, Any]]:
     now = datetime.now(UTC)
-    rows = [
+    return [
         {
             "pair_id": o.call.pair_id,
             "side": o.call.meta["side"],
             "is_correct": VERDICT[o.value["verdict"]] if o.value else None,
             "rationale": o.value["rationale"] if o.value else f"no valid answer: {o.error}",
-            "model": backend.model,
-            "template_version": template.version,
+            "model": model,
+            "template_version": o.call.template_version,
             "checked_at": now,
         }
         for o in outcomes
     ]
+
+
+def precheck_work(cfg: PrecheckConfig) -> CallWork:
+    """The stage's calls and rows (for any runner)."""
+    return CallWork(partial(_calls, cfg=cfg), _rows, PRECHECK_SCHEMA, PRECHECKS, 1, "precheck")
+
+
+def precheck(lake: Lake, backend: ChatBackend, cfg: PrecheckConfig, runner: CallRunner = run_local) -> dict[str, Any]:
+    """Pre-check the selected objective pairs (``runner``: where the calls are asked); one commit."""
+    with lake.reading_at():  # the selection and the pairs the runner reads: one commit
+        pair_ids = select_pairs(lake, cfg)
+        rows, _ = runner(lake, backend, pair_ids, precheck_work(cfg))
+    n_pairs = len({r["pair_id"] for r in rows})
     if rows:
-        with lake.transaction(f"precheck: {len(pairs)} pairs by {backend.model}") as txn:
+        with lake.transaction(f"precheck: {n_pairs} pairs by {backend.model}{engine_note(runner)}") as txn:
             txn.upsert(
                 "prechecks",
                 pa.Table.from_pylist(rows, schema=PRECHECKS),
                 ["pair_id", "side", "model", "template_version"],
             )
-    return {"n_pairs": len(pairs), "n_checked": sum(r["is_correct"] is not None for r in rows), "model": backend.model}
+    return {"n_pairs": n_pairs, "n_checked": sum(r["is_correct"] is not None for r in rows), "model": backend.model}

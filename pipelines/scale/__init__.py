@@ -1,23 +1,24 @@
 """Scale-out: per-pair stages as Ray Data jobs over a lake table's Lance fragments (the ``ray`` extra).
 
-One primitive (:func:`map_table`) and the stages on it: reward-model scoring (:func:`score_ray`)
-and LLM judge votes (:func:`ray_voter`). Each job reads the version of the lake commit it started
-from and lands as one lake commit. Ray is imported only when a job runs. See docs/scale.md.
+One primitive (:func:`map_table`) and the stages on it: reward-model scoring (:func:`score_ray`),
+embeddings (``pipelines.scale.embed.embed_ray``) and the LLM stages, attributes, pre-checks and
+judge votes (:class:`RayRunner`, the runner those stages take). Each job reads the version of
+the lake commit it started from and lands as one lake commit. Ray is imported only when a job runs. See docs/scale.md.
 """
 
 from pipelines.scale.cluster import EngineConfig, ray_cluster
 from pipelines.scale.job import Results, Stage, map_table
-from pipelines.scale.judge import JudgeVoter, ray_voter
+from pipelines.scale.llm import CallWorker, RayRunner
 from pipelines.scale.score import RewardScorer, score_ray
 
 __all__ = [
+    "CallWorker",
     "EngineConfig",
-    "JudgeVoter",
+    "RayRunner",
     "Results",
     "RewardScorer",
     "Stage",
     "map_table",
     "ray_cluster",
-    "ray_voter",
     "score_ray",
 ]

@@ -52,12 +52,28 @@ def _backends(args: argparse.Namespace, models: list[str] | None = None) -> Iter
             stop()
 
 
+@contextlib.contextmanager
+def _runner(args: argparse.Namespace) -> Iterator[Any]:
+    """Where an LLM stage's calls are asked: this process, or Ray actors (one cluster for the command)."""
+    from pipelines.annotate.callwork import run_local
+    from pipelines.scale.cluster import EngineConfig
+
+    engine = config_from_args(EngineConfig, args)
+    if engine.engine != "ray":
+        yield run_local
+        return
+    from pipelines.scale import RayRunner, ray_cluster
+
+    with ray_cluster(engine):
+        yield RayRunner(engine)
+
+
 def _attributes(args: argparse.Namespace) -> int:
     from pipelines.annotate.attributes import AttributesConfig, annotate_attributes
 
     lake = open_lake(args, create=False)
-    with _backends(args) as (backend,):
-        _print(annotate_attributes(lake, backend, config_from_args(AttributesConfig, args)))
+    with _backends(args) as (backend,), _runner(args) as runner:
+        _print(annotate_attributes(lake, backend, config_from_args(AttributesConfig, args), runner))
     return 0
 
 
@@ -65,8 +81,8 @@ def _precheck(args: argparse.Namespace) -> int:
     from pipelines.annotate.precheck import PrecheckConfig, precheck
 
     lake = open_lake(args, create=False)
-    with _backends(args) as (backend,):
-        _print(precheck(lake, backend, config_from_args(PrecheckConfig, args)))
+    with _backends(args) as (backend,), _runner(args) as runner:
+        _print(precheck(lake, backend, config_from_args(PrecheckConfig, args), runner))
     return 0
 
 
@@ -74,19 +90,11 @@ def _judge(args: argparse.Namespace) -> int:
     from pipelines.annotate.gate import GateConfig
     from pipelines.annotate.judge import JudgeConfig
     from pipelines.annotate.judge_run import judge_queue
-    from pipelines.scale.cluster import EngineConfig
 
     lake = open_lake(args, create=False)
-    engine = config_from_args(EngineConfig, args)
-    with _backends(args, args.models) as backends:
+    with _backends(args, args.models) as backends, _runner(args) as runner:
         judge_cfg, gate_cfg = config_from_args(JudgeConfig, args), config_from_args(GateConfig, args)
-        if engine.engine == "ray":  # one cluster for every judge's votes
-            from pipelines.scale import ray_cluster, ray_voter
-
-            with ray_cluster(engine):
-                report = judge_queue(lake, backends, judge_cfg, gate_cfg, voter=ray_voter(engine))
-        else:
-            report = judge_queue(lake, backends, judge_cfg, gate_cfg)
+        report = judge_queue(lake, backends, judge_cfg, gate_cfg, runner)
     _print(report)
     return 0
 
@@ -258,17 +266,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the root parser."""
     from pipelines.annotate.attributes import AttributesConfig
     from pipelines.annotate.precheck import PrecheckConfig
+    from pipelines.scale.cluster import EngineConfig
 
+    ray_note = (
+        " With --engine ray the calls are asked from Ray actors over the pairs' Lance fragments (the ray extra); "
+        "docs/scale.md."
+    )
     annotate = sub.add_parser("annotate", help="LLM annotation of pairs")
     asub = annotate.add_subparsers(dest="annotate_command", metavar="ACTION")
     asub.required = True
-    attrs = asub.add_parser("attributes", help="write the preference attributes (5-tuple) of pairs with an LLM")
+    attrs = asub.add_parser(
+        "attributes",
+        help="write the preference attributes (5-tuple) of pairs with an LLM",
+        description="Write the preference attributes of the pairs that lack them (gold first, then queued), "
+        "one lake commit." + ray_note,
+    )
     add_config_args(attrs, AttributesConfig)
     _llm_args(attrs)
+    add_config_args(attrs, EngineConfig)
     attrs.set_defaults(func=_attributes)
-    pre = sub.add_parser("precheck", help="LLM pre-check of objective pairs: is each response correct? (a hint)")
+    pre = sub.add_parser(
+        "precheck",
+        help="LLM pre-check of objective pairs: is each response correct? (a hint)",
+        description="Check each side of the selected objective pairs on its own; one lake commit." + ray_note,
+    )
     add_config_args(pre, PrecheckConfig)
     _llm_args(pre)
+    add_config_args(pre, EngineConfig)
     pre.set_defaults(func=_precheck)
     _judge_parser(sub)
     _label_parser(sub)

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "annotate"))
 
-from fake_openai import FakeOpenAI, oracle_judge  # noqa: E402
+from fake_openai import FakeOpenAI, attributes_answer, oracle_judge, user_text  # noqa: E402
 
 from lake import Lake  # noqa: E402
 from lake.records import pair_row, pairs_table  # noqa: E402
@@ -23,9 +23,8 @@ from lake.schemas import RETRIEVAL_QUEUE  # noqa: E402
 from pipelines.annotate import GateConfig, JudgeConfig, judge_queue, make_backend  # noqa: E402
 from pipelines.annotate.llm import LLMConfig  # noqa: E402
 from pipelines.labelapp import append_labels, label_row  # noqa: E402
-from pipelines.scale import EngineConfig  # noqa: E402
+from pipelines.scale import EngineConfig, RayRunner  # noqa: E402
 from pipelines.scale.embed import embed_ray  # noqa: E402
-from pipelines.scale.judge import ray_voter  # noqa: E402
 
 N_QUEUED = 400
 N_EMBEDDED = 400
@@ -69,14 +68,14 @@ def test_ray_judge_gives_the_local_verdicts_and_honours_the_call_cache(ray_local
         n_local = len(server.requests)
         lake = _seed(tmp_path / "ray", pairs_20k)
         before = lake.commit()
-        report = judge_queue(lake, [backend], cfg, gate, voter=ray_voter(ENGINE))
+        report = judge_queue(lake, [backend], cfg, gate, RayRunner(ENGINE))
         n_ray = len(server.requests)
         # the same prompts (gate, then votes) went to the judge from the actors as from this process
         ray_prompts = [json.dumps(b["messages"]) for b in server.requests[n_local:n_ray]]
         local_prompts = [json.dumps(b["messages"]) for b in server.requests[:n_local]]
         assert sorted(ray_prompts) == sorted(local_prompts)
         # a second run on Ray finds every answer in the cache the actors filled: nothing is asked again
-        judge_queue(lake, [backend], cfg, gate, voter=ray_voter(ENGINE))
+        judge_queue(lake, [backend], cfg, gate, RayRunner(ENGINE))
         assert len(server.requests) == n_ray
     assert report["trusted_models"] == ["oracle"] and report["n_merged"] == N_QUEUED
     assert _votes(lake) == _votes(local) and len(_votes(lake)) == N_QUEUED
@@ -85,6 +84,56 @@ def test_ray_judge_gives_the_local_verdicts_and_honours_the_call_cache(ray_local
     new = commits[before.number :]
     ray_commits = [c for c in new if "(ray)" in c["message"]]
     assert len(ray_commits) == 2 and all(set(c["tables"]) == {"judge_labels"} for c in ray_commits)
+
+
+def _annotator(body: dict) -> tuple[int, str, float]:
+    """Attributes for every pair (objective when the prompt's number is even); a pre-check that finds GOOD."""
+    text = user_text(body)
+    if "<response>" in text:
+        response = text[text.index("<response>") :]
+        verdict = "correct" if "GOOD" in response else "incorrect"
+        return 200, json.dumps({"rationale": "checked it", "verdict": verdict}), 0.0
+    number = int(text.split(" number ")[1].split()[0].split("<")[0]) if " number " in text else 0
+    return 200, attributes_answer("objective" if number % 2 == 0 else "subjective"), 0.0
+
+
+def _rows(lake: Lake, table: str, key: tuple[str, ...], skip: tuple[str, ...]) -> dict[tuple, dict]:
+    rows = lake.dataset(table).to_table().to_pylist()
+    return {tuple(r[k] for k in key): {k: v for k, v in r.items() if k not in skip} for r in rows}
+
+
+def test_ray_attributes_and_prechecks_give_the_local_rows_one_commit_each(ray_local, tmp_path, pairs_20k):
+    from pipelines.annotate import AttributesConfig, annotate_attributes
+    from pipelines.annotate.precheck import PrecheckConfig, precheck
+
+    pool = pairs_20k.slice(0, N_QUEUED)
+    attrs_key, checks_key = ("pair_id", "model"), ("pair_id", "side", "model")
+    lakes = {}
+    with FakeOpenAI(_annotator, model="annotator") as server:
+        backend = make_backend(LLMConfig(base_url=server.base_url))
+        for engine, runner in (("local", None), ("ray", RayRunner(ENGINE))):
+            lake = Lake(tmp_path / engine)
+            lake.append("pairs", pool)
+            before = lake.commit().number
+            extra = {} if runner is None else {"runner": runner}
+            attrs = annotate_attributes(lake, backend, AttributesConfig(), **extra)
+            checks = precheck(lake, backend, PrecheckConfig(all_objective=True), **extra)
+            assert lake.commit().number == before + 2  # one commit per stage
+            assert attrs["n_ok"] == N_QUEUED and attrs["n_calls_paid"] == N_QUEUED
+            assert checks["n_pairs"] == N_QUEUED // 2 and checks["n_checked"] == N_QUEUED
+            lakes[engine] = lake
+        n_asked = len(server.requests)
+        # a second run on Ray has nothing left to annotate; re-checking finds every answer in the cache
+        again = precheck(lakes["ray"], backend, PrecheckConfig(all_objective=True), runner=RayRunner(ENGINE))
+        assert again["n_checked"] == N_QUEUED and len(server.requests) == n_asked
+    assert _rows(lakes["ray"], "attributes", attrs_key, ("annotated_at",)) == _rows(
+        lakes["local"], "attributes", attrs_key, ("annotated_at",)
+    )
+    checks = _rows(lakes["ray"], "prechecks", checks_key, ("checked_at",))
+    assert checks == _rows(lakes["local"], "prechecks", checks_key, ("checked_at",))
+    assert {r["is_correct"] for r in checks.values()} == {True, False}  # both verdicts: sides really differ
+    commits = [json.loads(line) for line in (lakes["ray"].root / "_commits.jsonl").read_text().splitlines()]
+    assert [c["message"].endswith("(ray)") for c in commits[-3:]] == [True, True, True]
 
 
 def _vectors(lake: Lake) -> dict[str, list[float]]:
