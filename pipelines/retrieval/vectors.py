@@ -12,7 +12,7 @@ Every result is ordered by similarity, ties broken by key, so runs are determini
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -149,40 +149,74 @@ def sync_vectors(
     if todo.is_empty():
         report.index = "kept"
         return report  # nothing changed: no model, no write
-    stale_models = _stored_models(lake, table) - {encoder.model_name}
     donated = _donor_vectors(lake, donor, encoder.model_name, todo.get_column("text_hash"))
-    with lake.transaction(f"embed {table}: {todo.height} texts with {encoder.model_name}") as txn:
-        txn.track(table)
-        overwrite = bool(stale_models) or not lake.exists(table)  # another model's vectors may differ in width
+
+    def chunks() -> Iterator[pa.Table]:
         with tqdm(total=todo.height, desc=f"embed {table}", unit="text", disable=not progress) as bar:
             buffer: list[pl.DataFrame] = []
             for part in stream():  # pass 2: the texts of the keys to embed
                 frame = pl.from_arrow(part.select([key, "text", "text_hash"]))
                 buffer.append(frame.join(todo, on=[key, "text_hash"], how="semi"))  # type: ignore[arg-type]
                 if sum(b.height for b in buffer) >= chunk_rows:
-                    overwrite = _write(
-                        lake, table, key, pl.concat(buffer), encoder, batch_size, bar, donated, overwrite, report
-                    )
+                    yield _encoded(pl.concat(buffer), key, encoder, batch_size, bar, donated, report)
                     buffer = []
             if buffer and sum(b.height for b in buffer):
-                _write(lake, table, key, pl.concat(buffer), encoder, batch_size, bar, donated, overwrite, report)
-        report.index = ensure_index(lake, table, settings)
-        report.version = txn.record(table)
-    return report
+                yield _encoded(pl.concat(buffer), key, encoder, batch_size, bar, donated, report)
+
+    message = f"embed {table}: {todo.height} texts with {encoder.model_name}"
+    return store_vectors(lake, table, key, encoder.model_name, chunks(), stored, settings, report, message)
 
 
-def _write(lake, table, key, chunk, encoder, batch_size, bar, donated, overwrite, report) -> bool:
-    import lancedb
-
+def _encoded(chunk, key, encoder, batch_size, bar, donated, report) -> pa.Table:
     data, n_encoded, n_reused = _encode_chunk(chunk, key, encoder, batch_size, bar, donated)
     report.n_embedded += n_encoded
     report.n_reused += n_reused
-    db = lancedb.connect(str(lake.root))
-    if overwrite:
-        db.create_table(table, data=data, schema=data.schema, mode="overwrite")
-    else:
-        db.open_table(table).merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
-    return False
+    return data
+
+
+def store_vectors(
+    lake: Lake,
+    table: str,
+    key: str,
+    model: str,
+    chunks: Iterable[pa.Table],
+    stored: pl.DataFrame,
+    settings: IndexSettings,
+    report: SyncReport,
+    message: str,
+) -> SyncReport:
+    """Write chunks of ``(key, vector, model, text_hash, embedded_at)`` rows to ``table`` in one lake commit.
+
+    ``stored``: the keys the table holds for ``model`` (:func:`_stored`). A key not among them is
+    appended, a stored key (its text changed) replaced by a merge, so a first embedding of a large
+    pool costs appends only. A table holding another model's vectors is replaced (their width may
+    differ). The ANN index is built or refreshed at the end, in the same commit.
+    """
+    import lancedb
+
+    overwrite = bool(_stored_models(lake, table) - {model}) or not lake.exists(table)
+    known = stored.select(key)
+    with lake.transaction(message) as txn:
+        txn.track(table)
+        db = lancedb.connect(str(lake.root))
+        for data in chunks:
+            if overwrite:
+                db.create_table(table, data=data, schema=data.schema, mode="overwrite")
+                overwrite, known = False, known.clear()
+                continue
+            keys = pl.from_arrow(data.select([key]))
+            is_new = ~keys.get_column(key).is_in(known.get_column(key)).to_numpy()
+            target = db.open_table(table)
+            if is_new.all():
+                target.add(data)
+                continue
+            if is_new.any():
+                target.add(data.filter(pa.array(is_new)))
+            changed = data.filter(pa.array(~is_new))
+            target.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(changed)
+        report.index = ensure_index(lake, table, settings)
+        report.version = txn.record(table)
+    return report
 
 
 def ensure_index(lake: Lake, table: str, settings: IndexSettings) -> str:
