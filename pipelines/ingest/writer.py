@@ -40,13 +40,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lake import Lake
+from lake.ids import conversation_key, ids_for
 from lake.schemas import BENCHMARK_PROMPTS, INGEST_BATCHES, PAIR_SOURCES, PAIRS, QUARANTINE
 from pipelines.ingest.batches import PAIR_COLUMNS, Columns, pairs_batch, small_table
-from pipelines.ingest.blockrows import pairs_rows, sighting_rows
-from pipelines.ingest.fastflat import FlatBlock
-from pipelines.ingest.fastflat import iter_flat as read_flat_fast
+from pipelines.ingest.fast import FlatBlock
+from pipelines.ingest.fast import iter_flat as read_flat_fast
+from pipelines.ingest.fast.rows import pairs_rows, sighting_rows
 from pipelines.ingest.formats import detect_format, read_file
-from pipelines.ingest.hashing import conversation_key, ids_for
 from pipelines.ingest.known import KnownIds
 from pipelines.ingest.model import FILE_FAULTS, FileFault, RawPair, Rejected
 from pipelines.ingest.registry import BenchItem, detect_layout, iter_items

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from lake.schemas import PAIR_SOURCES, PAIRS, TURN
-from pipelines.ingest.fastflat import FlatBlock
+from pipelines.ingest.fast.block import FlatBlock
 
 
 def _const(value: object, n: int, type_: pa.DataType) -> pa.Array:
