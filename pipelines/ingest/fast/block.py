@@ -21,12 +21,14 @@ has none of the ``label_details`` keys; any other block goes row by row, as befo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lake.ids import normalize_text
+from lake.records import conversations
 from pipelines.ingest import sources
 from pipelines.ingest.fast.ids import column_ids
 from pipelines.ingest.fast.normalise import normalise
@@ -50,10 +52,26 @@ class FlatBlock:
     rejected: pa.Array
     category: pa.Array
     others: list[Rejected]  # rows the row path rejects, in row order
+    label_origin: str | None = "unknown"
 
     @property
     def n_rows(self) -> int:
         return len(self.pair_ids) + len(self.others)
+
+    @property
+    def label_details(self) -> None:
+        return None  # a block with label details goes by the row path
+
+    def columns(self) -> dict[str, Any]:
+        """The block's ``pairs`` columns (one user turn each), for :func:`lake.records.record_batch`."""
+        n = len(self.pair_ids)
+        offsets = np.arange(n + 1, dtype=np.int32)
+        return {
+            "pair_id": self.pair_ids, "prompt_id": self.prompt_ids, "pairset_id": self.pairset_ids,
+            "conversation": conversations(offsets, pa.repeat(pa.scalar("user"), n), self.prompt),
+            "chosen": self.chosen, "rejected": self.rejected, "is_tie": False, "category": self.category,
+            "label_origin": self.label_origin, "label_details": None, "source_row": self.source_row,
+        }  # fmt: skip
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -129,6 +147,7 @@ def flat_block(table: pa.Table, start: int, label_origin: str | None) -> FlatBlo
         rejected=rejected,
         category=category,
         others=others,
+        label_origin=label_origin,
     )
 
 

@@ -7,6 +7,7 @@ the rows of any other block come out one by one from the row path.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,13 @@ from pipelines.ingest import sources
 from pipelines.ingest.fast.block import FlatBlock, flat_block
 from pipelines.ingest.flat import flat_item
 from pipelines.ingest.model import FileFault, RawPair, Rejected
+
+# processes for big files (PREFHOUSE_INGEST_WORKERS=1: all in this process, with threads preparing
+# blocks ahead). On 2 cores that is faster than 2 processes (1M pairs: 9.7-10 s against 11.1-12.3 s,
+# docs/ingest.md); with more cores, up to 4 processes share the Python work.
+_CORES = os.cpu_count() or 1
+WORKERS = int(os.environ.get("PREFHOUSE_INGEST_WORKERS", 1 if _CORES <= 2 else min(4, _CORES)))
+POOL_MIN_BLOCKS = 32  # a spawned worker costs about a second of start-up: only worth it on big files
 
 
 def _block_items(
@@ -97,15 +105,19 @@ def _worker_init() -> None:
 
 
 def iter_flat(
-    path: Path, label_origin: str | None = "unknown", block_bytes: int | None = None, workers: int = 1
+    path: Path, label_origin: str | None = "unknown", block_bytes: int | None = None, workers: int | None = None
 ) -> Iterator[FlatBlock | RawPair | Rejected]:
     """Like ``read_flat(path)``, but plain blocks come out as one :class:`FlatBlock` each.
+
+    ``workers``: processes; None: :data:`WORKERS` for a file over :data:`POOL_MIN_BLOCKS` blocks, else 1.
 
     With ``workers > 1``, blocks are also handled by ``workers - 1`` spawned processes (Lance
     is not fork-safe): this process takes a block itself whenever the oldest one sent out is
     not back yet (so no core idles while the workers start), at most ``2 * workers`` blocks
     ahead of the consumer; blocks are yielded in file order.
     """
+    if workers is None:
+        workers = WORKERS if path.stat().st_size > POOL_MIN_BLOCKS * sources.BLOCK_BYTES else 1
     blocks = _numbered_blocks(path, block_bytes or sources.BLOCK_BYTES, mapped=workers <= 1)
     if workers <= 1:
         yield from _threaded(blocks, label_origin)
