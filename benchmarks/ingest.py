@@ -124,13 +124,15 @@ def _keys_hashed(batch: object, hash_name: str) -> dict[str, object]:
     import polars_hash as plh
     import pyarrow as pa
 
-    from pipelines.ingest import fastflat
+    from pipelines.ingest.fast import ids
+    from pipelines.ingest.fast.block import TEXT_COLUMNS
 
-    cols = [batch.column(n).cast(pa.string()) for n in fastflat.TEXT_COLUMNS]  # type: ignore[attr-defined]
+    prompt, chosen, rejected = (batch.column(n).cast(pa.string()) for n in TEXT_COLUMNS)  # type: ignore[attr-defined]
+    turns = [("user", prompt)]
     if hash_name == "sha256":
-        pair, prompt, pairset = fastflat.ids(*cols)
-        return {"pair_id": pa.array(pair, pa.string()), "prompt_id": prompt, "pairset_id": pairset}
-    keys = fastflat.id_keys(*cols)
+        pair, prompt_ids, pairset = ids.column_ids(turns, chosen, rejected)
+        return {"pair_id": pa.array(pair, pa.string()), "prompt_id": prompt_ids, "pairset_id": pairset}
+    keys = ids.id_keys(turns, chosen, rejected)
     out = keys.select(plh.col(k).nchash.xxh3_128().cast(pl.String) for k in keys.columns)
     return {f"{k}_id": out[k].to_arrow() for k in out.columns}
 

@@ -12,8 +12,8 @@ where the numbers are decimal ASCII, one byte length per item, and the items are
 content_1, ..., role_n, content_n, text_1, ..., text_m`` in UTF-8, concatenated. The header's
 length prefixes make the key unambiguous with no escaping, and the key is valid UTF-8, so ingest
 builds and hashes the keys of whole blocks as string columns in polars (with ``polars-hash``'s
-SHA-256; :mod:`pipelines.ingest.fastflat`). For one user turn ``P`` and responses ``C``, ``R``
-the pair key is ``"pair\n1 2 4 |P| |C| |R|\nuser" + P + C + R``.
+SHA-256; :mod:`pipelines.ingest.fast.ids`, tested equal to this module). For one user turn ``P``
+and responses ``C``, ``R`` the pair key is ``"pair\n1 2 4 |P| |C| |R|\nuser" + P + C + R``.
 
 - ``prompt_id``  = hash(conversation)
 - ``pair_id``    = hash(conversation, chosen, rejected)   (order matters: a flip differs)
@@ -69,12 +69,36 @@ def digest_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
+ConvKey = tuple[int, str, bytes]  # a conversation's part of a key: (turns, " len" per item, item bytes)
+
+
+def conversation_key(conversation: Conversation) -> ConvKey:
+    """The conversation's items (role, content, ...) as keys lay them out; encoded once, shared by a pair's ids."""
+    items = [s.encode("utf-8") for t in conversation for s in (t["role"], t["content"])]
+    return len(conversation), "".join(f" {len(x)}" for x in items), b"".join(items)
+
+
+def _key(tag: str, conv: ConvKey, texts: Sequence[bytes]) -> bytes:
+    """The key layout (module docstring): the one definition every id is hashed from."""
+    n, lens, data = conv
+    header = f"{tag}\n{n} {len(texts)}{lens}" + "".join(f" {len(x)}" for x in texts) + "\n"
+    return header.encode("ascii") + data + b"".join(texts)
+
+
 def encode_key(tag: str, conversation: Conversation, texts: Sequence[str] = ()) -> bytes:
     """The key of ``tag`` over a conversation and further texts (see the module docstring)."""
-    items = [s.encode("utf-8") for t in conversation for s in (t["role"], t["content"])]
-    items += [s.encode("utf-8") for s in texts]
-    header = f"{tag}\n{len(conversation)} {len(texts)}" + "".join(f" {len(x)}" for x in items) + "\n"
-    return header.encode("ascii") + b"".join(items)
+    return _key(tag, conversation_key(conversation), [s.encode("utf-8") for s in texts])
+
+
+def ids_for(conv: ConvKey, chosen: str, rejected: str) -> tuple[str, str, str]:
+    """(pair_id, prompt_id, pairset_id) of a normalised pair, its conversation encoded once (ingest's row path)."""
+    c, r = chosen.encode("utf-8"), rejected.encode("utf-8")
+    lo, hi = (c, r) if chosen <= rejected else (r, c)  # UTF-8 byte order is code point order: sorted() of the texts
+    return (
+        digest_bytes(_key("pair", conv, (c, r))),
+        digest_bytes(_key("prompt", conv, ())),
+        digest_bytes(_key("pairset", conv, (lo, hi))),
+    )
 
 
 def prompt_id(conversation: Conversation) -> str:

@@ -1,7 +1,10 @@
-"""Build rows of the ``pairs`` table from plain Python values.
+"""Rows of the ``pairs`` table: the one Arrow builder of lake rows, and pairs from plain Python values.
 
-For tests, notebooks and small tools. Ingestion of files goes through
-:mod:`pipelines.ingest`, which streams and quarantines; this helper assumes valid input.
+:func:`record_batch` builds a batch of any lake schema from columns (arrays, lists of values, or
+one value for every row); ingest builds its ``pairs`` and ``pair_sources`` rows with it, from
+either of its paths, and :func:`pairs_table` the rows of :func:`pair_row`. :func:`pair_row` is
+for tests, notebooks and small tools: ingestion of files goes through :mod:`pipelines.ingest`,
+which streams and quarantines; this helper assumes valid input.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from lake import ids
-from lake.schemas import PAIRS
+from lake.schemas import PAIRS, TURN
 
 
 def pair_row(
@@ -61,4 +65,32 @@ def pair_row(
 
 def pairs_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     """An Arrow table with the ``pairs`` schema from rows made by :func:`pair_row`."""
-    return pa.Table.from_pylist(list(rows), schema=PAIRS)
+    rows = list(rows)
+    columns = {f.name: [r.get(f.name) for r in rows] for f in PAIRS}
+    return pa.Table.from_batches([record_batch(PAIRS, columns, len(rows))])
+
+
+Column = pa.Array | pa.ChunkedArray | np.ndarray | list | tuple  # per-row values; anything else is one for all rows
+
+
+def _array(values: Any, type_: pa.DataType, n: int) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values if values.type == type_ else values.cast(type_)
+    if isinstance(values, (np.ndarray, list, tuple)):
+        return pa.array(values, type_)
+    return pa.repeat(pa.scalar(values, type_), n)
+
+
+def record_batch(schema: pa.Schema, columns: Mapping[str, Any], n: int) -> pa.RecordBatch:
+    """``n`` rows of ``schema``; each field from ``columns``: per-row values, or one value for all (absent: null)."""
+    return pa.RecordBatch.from_arrays([_array(columns.get(f.name), f.type, n) for f in schema], schema=schema)
+
+
+def conversations(offsets: Column, roles: Column, contents: Column) -> pa.ListArray:
+    """The ``conversation`` column: row ``i`` holds turns ``offsets[i]`` to ``offsets[i + 1]`` of roles and contents."""
+    n = len(roles)
+    turns = pa.StructArray.from_arrays([_array(roles, pa.string(), n), _array(contents, pa.string(), n)],
+                                       fields=list(TURN))  # fmt: skip
+    return pa.ListArray.from_arrays(_array(offsets, pa.int32(), 0), turns, type=PAIRS.field("conversation").type)

@@ -73,7 +73,7 @@ def _details(row: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def flat_item(i: int, row: Mapping[str, Any] | Rejected, label_origin: str | None) -> RawPair | Rejected:
-    """One flat row as a pair or a rejected row (the row path; :mod:`fastflat` mirrors it in bulk)."""
+    """One flat row as a pair or a rejected row (the row path; :mod:`~pipelines.ingest.fast.block` does it in bulk)."""
     if isinstance(row, Rejected):
         return row
     absent = missing(row, ("prompt", "chosen", "rejected"))

@@ -11,7 +11,8 @@ as in an LSM tree):
   so there are O(log n) of them and each id is moved O(log n) times;
 - the row path adds ids one at a time into a small ``set``, folded into a level when it grows.
 
-Membership is exact: two ids are equal exactly when both words are.
+Membership is exact: two ids are equal exactly when both words are. :func:`known_ids` and
+:func:`known_keys` read what the lake already holds, for the writers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from lake import Lake
 
 ID_CHARS = 32
 FOLD_ROWS = 1 << 16  # row-path ids kept as Python strings before they are folded into a level
@@ -138,3 +141,23 @@ class KnownIds:
         while len(self.levels) > 1 and len(self.levels[-2][0]) <= 2 * len(self.levels[-1][0]):
             (h1, l1), (h2, l2) = self.levels.pop(), self.levels.pop()
             self.levels.append(_sorted(np.concatenate([h2, h1]), np.concatenate([l2, l1])))
+
+
+def known_ids(lake: Lake, table: str, column: str, benchmark: str | None = None) -> KnownIds:
+    """Every ``column`` id of ``table`` (of one benchmark's rows when given), read batch by batch."""
+    if not lake.exists(table):
+        return KnownIds()
+    ds = lake.dataset(table)
+    flt = None if benchmark is None else pc.field("benchmark") == benchmark
+    return KnownIds(b.column(column) for b in ds.to_batches(columns=[column], filter=flt))
+
+
+def known_keys(lake: Lake, table: str, columns: list[str], files: list[str]) -> set[tuple]:
+    """Existing key tuples of ``table`` for the given source files (sightings, quarantine rows)."""
+    if not lake.exists(table):
+        return set()
+    ds = lake.dataset(table)
+    if ds.count_rows() == 0:
+        return set()
+    t = ds.to_table(columns=columns, filter=pc.field("source_file").isin(files))
+    return set(zip(*(t.column(c).to_pylist() for c in columns), strict=True))

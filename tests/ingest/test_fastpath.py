@@ -9,7 +9,7 @@ import pytest
 
 from lake import Lake, ids
 from pipelines.ingest import ingest_paths, read_file
-from pipelines.ingest.fastflat import FlatBlock, iter_flat
+from pipelines.ingest.fast import FlatBlock, iter_flat
 from tests.ingest.helpers import write_jsonl
 
 VOLATILE = ("ingest_batch_id", "ingested_at", "quarantined_at")
@@ -107,13 +107,13 @@ def test_fast_path_with_workers_equals_one_process(tmp_path):
 
 
 def test_whitespace_set_is_pythons():
-    from pipelines.ingest.fastflat import PY_WHITESPACE
+    from pipelines.ingest.fast.normalise import PY_WHITESPACE
 
     assert set(PY_WHITESPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
 
 
 def test_normalise_equals_normalize_text_on_tricky_values():
-    from pipelines.ingest.fastflat import normalise
+    from pipelines.ingest.fast.normalise import normalise
 
     values = ["plain", "e\u0301", "\u00e9", "\u3000pad\u2029", "\u0085x\u00a0", "a\r\nb", "\u1e0b\u0323", "x\u200by",
               "\ufb01 \u212b", "\U0001f600 ok", "\u0915\u093c", " \x1c", None, "", "\u2126\u00c5"]  # fmt: skip
@@ -139,7 +139,7 @@ def test_may_change_flags_exactly_what_strip_or_the_cr_rule_changes():
     """The buffer-level mask equals the plain definition on random text, nulls and slices."""
     import random
 
-    from pipelines.ingest.fastflat import PY_WHITESPACE, may_change
+    from pipelines.ingest.fast.normalise import PY_WHITESPACE, may_change
 
     rng = random.Random(1)
     alphabet = ["a", "Z", "é", "😀", "\r", "\n", " ", "”", "\u0301", *PY_WHITESPACE, "\u200b", "\ufeff"]

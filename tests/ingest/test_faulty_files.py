@@ -23,7 +23,7 @@ import pytest
 
 from lake import Lake
 from pipelines.ingest import ingest_paths, read_file
-from pipelines.ingest.fastflat import FlatBlock, iter_flat
+from pipelines.ingest.fast import FlatBlock, iter_flat
 from prefhouse.cli import main
 from tests.conftest import DATA
 from tests.ingest.helpers import cut_copy, gzip_cut_at_line, write_jsonl

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipelines.ingest import nfcscan
+from pipelines.ingest.fast import nfcscan
 
 
 def _not_nfc(values: list[str]) -> set[int]:

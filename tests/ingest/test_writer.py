@@ -12,10 +12,10 @@ from collections.abc import Callable
 import pytest
 
 from lake import Lake, ids
+from lake.ids import conversation_key, ids_for
 from lake.records import pair_row
 from pipelines.ingest import ingest_paths, read_file
-from pipelines.ingest.fastflat import FlatBlock
-from pipelines.ingest.hashing import conversation_key, ids_for
+from pipelines.ingest.fast import FlatBlock
 from tests.conftest import DATA, REPO
 from tests.ingest.helpers import hh, write_jsonl
 
