@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The offline, no-telemetry environment is set by every Python entry point (lake/offline.py).
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
-.PHONY: setup demo test lint clean llm-cpu ray chromium extras-resolve
+.PHONY: setup demo test lint clean llm-cpu ray chromium extras-resolve gpu-check
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "prefhouse needs Python 3.11 (set PYTHON=...)"'
@@ -59,6 +59,10 @@ extras-resolve: setup
 test: setup llm-cpu ray chromium extras-resolve
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# On a CUDA machine only: the gpu extra in its own venv, then every test marked gpu (.ci/gpu-check).
+gpu-check:
+	.ci/gpu-check
 
 lint: setup
 	$(BIN)/ruff check .
