@@ -42,6 +42,8 @@ MANIFEST = "_lake.json"
 LEGACY_IDS = "blake2b-json"  # the id scheme of lakes written before the manifest recorded one
 COMMIT_LOG = "_commits.jsonl"
 DIRTY = "_writing"  # present while a transaction runs: a writer that died leaves it behind
+STAGING = "_staging"  # folders of jobs writing files before their commit (Lake.staging)
+OWNER = ".owner"  # in each staging folder: flock-held by the job while it lives
 # Lance file format of new tables. 2.0 writes about 6x and scans about 3x faster than 2.1+ (whose
 # string compression makes files ~40% smaller); a curation lake rewrites and scans its tables
 # every round, so speed wins by default. Existing tables keep the format they were created with.
@@ -83,6 +85,7 @@ class ReclaimReport:
     """What :meth:`Lake.reclaim` removed: versions never committed and files no version references."""
 
     tables: dict[str, dict[str, int]] = field(default_factory=dict)  # table -> versions, files, bytes removed
+    staging: int = 0  # staging folders of jobs that died before their commit
 
     @property
     def bytes_removed(self) -> int:
@@ -182,6 +185,51 @@ class Transaction:
         else:
             read_version, operation = None, lance.LanceOperation.Overwrite(schema or TABLES[table], fragments)
         ds = lance.LanceDataset.commit(path, operation, read_version=read_version, commit_message=self.message)
+        self.written[table] = ds.version
+        return ds.version
+
+    def add_dataset(self, table: str, source: str | os.PathLike[str], overwrite: bool = False) -> int | None:
+        """Add the rows of a Lance dataset written outside every table as one new version of ``table``.
+
+        For a job whose workers wrote their rows as files (a Ray job into a :meth:`Lake.staging`
+        folder): the data files are moved into the table, not copied, and appended (or, with
+        ``overwrite``, replace the table's rows and schema). The source must have the table's
+        schema and Lance file format. Returns the new version (None when the source has no rows).
+        """
+        src = lance.dataset(str(source))
+        fragments = [f.metadata for f in src.get_fragments()]
+        if not fragments:
+            return None
+        self._touch(table)
+        path = self.lake.path(table)
+        exists = self._exists(table)
+        if exists:
+            target = lance.dataset(str(path))
+            if not overwrite and not target.schema.equals(src.schema, check_metadata=False):
+                raise LakeError(
+                    f"cannot add {source} to {table!r}: schema {src.schema} is not the table's {target.schema}"
+                )
+            if target.data_storage_version != src.data_storage_version:
+                raise LakeError(
+                    f"cannot add {source} to {table!r}: Lance format {src.data_storage_version}, "
+                    f"the table's is {target.data_storage_version}"
+                )
+        (path / "data").mkdir(parents=True, exist_ok=True)
+        moved = []
+        for fragment in fragments:
+            for data_file in fragment.data_files():
+                os.replace(Path(source) / "data" / data_file.path, path / "data" / data_file.path)
+            spec = fragment.to_json()
+            if spec.get("deletion_file"):
+                raise LakeError(f"cannot add {source} to {table!r}: it has deleted rows (rewrite it first)")
+            moved.append(lance.FragmentMetadata.from_json(json.dumps({**spec, "id": 0})))  # ids assigned at commit
+        if exists and not overwrite:
+            read_version: int | None = lance.dataset(str(path)).version
+            operation: Any = lance.LanceOperation.Append(moved)
+        else:
+            read_version = lance.dataset(str(path)).version if exists else None
+            operation = lance.LanceOperation.Overwrite(src.schema, moved)
+        ds = lance.LanceDataset.commit(str(path), operation, read_version=read_version, commit_message=self.message)
         self.written[table] = ds.version
         return ds.version
 
@@ -444,6 +492,45 @@ class Lake:
                     fcntl.flock(fh, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
+    def staging(self, name: str = "job") -> Iterator[Path]:
+        """A fresh folder under the lake for files a job writes before its commit; removed after the block.
+
+        A Ray job's workers write their rows there (never into a table), so a job that fails or
+        dies leaves every table as it was; :meth:`Transaction.add_dataset` moves them in at the
+        commit. The job holds a lock on the folder while it lives: the folder of a job that died
+        is removed by the next writer's recovery and by :meth:`reclaim`, never a live job's.
+        """
+        base = self.root / STAGING
+        with self._locked():  # made and locked under the writer lock, as reclaim runs: it never sees it unlocked
+            base.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base))
+            owner = open(folder / OWNER, "w")  # noqa: SIM115 (held for the block)
+            fcntl.flock(owner, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            owner.close()
+
+    def _reclaim_staging(self) -> int:
+        """Remove the staging folders whose job is gone (its lock is free); the number removed.
+
+        Runs under the writer lock, as :meth:`staging` makes its folders.
+        """
+        removed = 0
+        for folder in sorted((self.root / STAGING).glob("*")) if (self.root / STAGING).is_dir() else []:
+            try:
+                with open(folder / OWNER, "a") as owner:
+                    fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live job holds it: skip the folder
+            except BlockingIOError:
+                continue
+            except FileNotFoundError:
+                pass  # half removed: its job is gone
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+        return removed
+
+    @contextlib.contextmanager
     def transaction(self, message: str = "") -> Iterator[Transaction]:
         """Group writes into one lake commit: all land, or the lake stays as it was."""
         with self._locked():
@@ -519,9 +606,12 @@ class Lake:
             manifest["commit"] = int(manifest.get("commit", 0)) + 1
             self._write_manifest(manifest)
             self._log_commit(manifest["commit"], "recover: roll back a writer that did not commit", restored)
+        staging = self._reclaim_staging()
         if restored or (self.root / DIRTY).exists():
-            return self._reclaim(manifest["tables"])
-        return ReclaimReport()
+            report = self._reclaim(manifest["tables"])
+            report.staging = staging
+            return report
+        return ReclaimReport(staging=staging)
 
     def reclaim(self) -> ReclaimReport:
         """Remove what no committed version references: versions a rolled-back write left, and orphan files.

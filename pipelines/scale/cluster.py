@@ -47,6 +47,9 @@ class EngineConfig:
         default=0.25, metadata=_h("CPUs each fragment read task reserves (fractional: reads must not starve actors)")
     )
     ray_batch_rows: int = field(default=512, metadata=_h("rows per call of the stage"))
+    ray_file_rows: int = field(
+        default=65_536, metadata=_h("rows per data file the workers write (stages whose rows land as files)")
+    )
     ray_retries: int = field(
         default=3, metadata=_h("restarts of a dead actor, and retries of its batch on another try (-1: unlimited)")
     )

@@ -1,4 +1,4 @@
-"""The scale-out primitive: a per-row stage as one Ray Data job over a lake table's Lance fragments.
+"""The scale-out primitives: a per-row stage as one Ray Data job over a lake table's Lance fragments.
 
 ``map_table`` reads the table at the version of the lake commit the job starts from (one read
 task per Lance fragment, fractional CPUs), runs the stage in a pool of actors (a callable
@@ -10,6 +10,13 @@ Nothing is written to the lake while the job runs, so a failed job leaves the la
 and holds no lock; the lake's writer lock is held only for the final commit, whose failure the
 transaction rolls back and reclaims (``Lake.transaction``). The results travel to the driver
 because they are small next to the inputs (scores, votes: tens of bytes a pair).
+
+``write_table`` is the other form, for rows too large to funnel through one driver (vectors):
+the workers write the stage's rows as Lance data files into a staging folder of the lake
+(:meth:`Lake.staging`, never a table) with lance-ray's Lance datasink, and the caller moves
+them into a table in its commit (:meth:`Transaction.add_dataset`). Only file metadata reaches
+the driver. A failed job leaves its files in the staging folder, which goes with the job (or,
+if the driver died, with the next writer's recovery).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lance
 import pyarrow as pa
 
 from lake import Lake
@@ -53,6 +61,16 @@ class Results:
 
     def read_all(self) -> pa.Table:
         return self.reader().read_all()
+
+
+@dataclass(frozen=True)
+class Written:
+    """The stage's rows as a Lance dataset in a staging folder: add it to a table in the commit."""
+
+    uri: str
+    rows: int
+    table: str
+    read_version: int  # the version of the table the job read
 
 
 def _dataset(lake: Lake, table: str, at: int | str | None, stage: Stage, config: EngineConfig) -> tuple[Any, int]:
@@ -98,15 +116,54 @@ def map_table(
         rows = 0
         with pa.OSFile(str(spool), "wb") as sink, pa.ipc.new_stream(sink, stage.schema) as writer:
             if data is not None:
-                mapped = data.map_batches(
-                    stage.cls,
-                    fn_constructor_kwargs=stage.kwargs,
-                    batch_size=config.ray_batch_rows,
-                    batch_format="pyarrow",
-                    **_remote_args(config),
-                )
-                for batch in mapped.iter_batches(batch_size=None, batch_format="pyarrow"):
+                for batch in _mapped(data, stage, config).iter_batches(batch_size=None, batch_format="pyarrow"):
                     out = batch.select(stage.schema.names).cast(stage.schema)
                     writer.write_table(out)
                     rows += out.num_rows
         yield Results(spool, stage.schema, rows, table, version)
+
+
+def _mapped(data: Any, stage: Stage, config: EngineConfig) -> Any:
+    return data.map_batches(
+        stage.cls,
+        fn_constructor_kwargs=stage.kwargs,
+        batch_size=config.ray_batch_rows,
+        batch_format="pyarrow",
+        **_remote_args(config),
+    )
+
+
+@contextlib.contextmanager
+def write_table(
+    lake: Lake,
+    table: str,
+    stage: Stage,
+    config: EngineConfig,
+    at: int | str | None = None,
+    storage_version: str | None = None,
+) -> Iterator[Written]:
+    """Run ``stage`` over ``table``; its workers write the rows (``stage.schema``) as Lance files.
+
+    Yields the staging dataset (in the lake's Lance format, or ``storage_version``: the target
+    table's) for the caller to add to a table inside its transaction; the folder is removed
+    when the block ends, whatever happened.
+    """
+    import lance_ray
+
+    from lake.store import STORAGE_VERSION
+
+    with lake.staging("ray") as folder, ray_cluster(config):
+        uri = str(folder / "rows.lance")
+        data, version = _dataset(lake, table, at, stage, config)
+        rows = 0
+        if data is not None:
+            lance_ray.write_lance(  # Ray's own Lance datasink (2.60) does not work with pylance 14
+                _mapped(data, stage, config),
+                uri,
+                schema=stage.schema,
+                min_rows_per_file=config.ray_file_rows,
+                data_storage_version=storage_version or STORAGE_VERSION,
+                ray_remote_args={"num_cpus": config.ray_read_cpus},
+            )
+            rows = lance.dataset(uri).count_rows() if (folder / "rows.lance").exists() else 0
+        yield Written(uri, rows, table, version)

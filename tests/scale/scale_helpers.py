@@ -75,3 +75,13 @@ def make_run(folder: Path, run_id: str, checkpoint: Path | None = None) -> Path:
     config = {"run_id": run_id, "out": str(folder), "max_length": 64, "truncation_side": "left"}
     (folder / "config.json").write_text(json.dumps(config))
     return folder
+
+
+class Boom:
+    """A stage that fails on its first batch (its module is pickled by value: the workers cannot import it)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        pass
+
+    def __call__(self, batch: object) -> object:
+        raise RuntimeError("boom")

@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "annotate"))
 
+import scale_helpers  # noqa: E402
 from fake_openai import FakeOpenAI, attributes_answer, oracle_judge, user_text  # noqa: E402
+from scale_helpers import Boom  # noqa: E402
 
 from lake import Lake  # noqa: E402
 from lake.records import pair_row, pairs_table  # noqa: E402
@@ -141,6 +143,20 @@ def _vectors(lake: Lake) -> dict[str, list[float]]:
     return {r["pair_id"]: (r["vector"], r["text_hash"], r["model"]) for r in rows}
 
 
+def _attributes_for(lake: Lake, pair_ids: list[str]) -> None:
+    """Attributes rows for ``pair_ids``: their embedded text (header + conversation) changes."""
+    from lake.schemas import ATTRIBUTES
+
+    now = datetime.now(UTC)
+    rows = [
+        {"pair_id": p, "status": "ok", "task_category": "factual_qa", "objectivity": "objective",
+         "controversiality": "low", "desired_attributes": ["correct"], "guideline": "be right", "raw_output": None,
+         "error": None, "model": "m", "template_version": "attributes.v1", "annotated_at": now}
+        for p in pair_ids
+    ]  # fmt: skip
+    lake.append("attributes", pa.Table.from_pylist(rows, schema=ATTRIBUTES))
+
+
 def test_ray_embedding_gives_the_local_vectors_in_one_commit(ray_local, tmp_path, pairs_20k):
     from pipelines.retrieval import EmbedConfig, embed_pairs
 
@@ -158,8 +174,39 @@ def test_ray_embedding_gives_the_local_vectors_in_one_commit(ray_local, tmp_path
     assert got.keys() == want.keys() and len(got) == N_EMBEDDED
     assert all(got[p][1:] == want[p][1:] for p in want)  # same texts, same model
     assert max(float(np.abs(np.subtract(got[p][0], want[p][0])).max()) for p in want) < 1e-4
+    # the workers wrote the vectors as files into the lake's staging folder, moved into the table at the commit
+    assert not any((lake.root / "_staging").iterdir())
     # a re-run over an unchanged lake embeds nothing and writes nothing, as the local stage
     assert embed_ray(lake, cfg, EMBED_ENGINE).n_embedded == 0 and lake.commit().number == before.number + 1
+    # 40 pairs get attributes, so their text changes: those 40 are embedded again, their old rows replaced
+    changed = pool["pair_id"].to_pylist()[:40]
+    for target in (local, lake):
+        _attributes_for(target, changed)
+    assert embed_pairs(local, cfg).n_embedded == 40
+    assert embed_ray(lake, cfg, EMBED_ENGINE).n_embedded == 40
+    got, want = _vectors(lake), _vectors(local)
+    assert len(got) == N_EMBEDDED == lake.dataset("embeddings").count_rows()  # one row a pair: the old ones went
+    assert all(got[p][1:] == want[p][1:] for p in want)
+    assert max(float(np.abs(np.subtract(got[p][0], want[p][0])).max()) for p in want) < 1e-4
+
+
+def test_a_failed_embedding_job_commits_nothing_and_leaves_no_file(ray_local, tmp_path, pairs_20k, monkeypatch):
+    from pipelines.retrieval import EmbedConfig
+    from pipelines.scale import embed as ray_embed
+
+    lake = Lake(tmp_path / "lake")
+    lake.append("pairs", pairs_20k.slice(0, 50))
+    before, files = lake.commit(), sorted(p for p in lake.root.rglob("*") if "_staging" not in p.parts)
+    import ray
+
+    ray.cloudpickle.register_pickle_by_value(scale_helpers)  # the workers cannot import a test helper
+    monkeypatch.setattr(ray_embed, "PairEncoder", Boom)
+    with pytest.raises(Exception, match="boom"):
+        embed_ray(lake, EmbedConfig(progress=False, threads=1), EngineConfig(engine="ray", ray_actors=1,
+                  ray_actor_cpus=1.0, ray_retries=0))  # fmt: skip
+    assert lake.commit() == before and not lake.exists("embeddings")
+    assert sorted(p for p in lake.root.rglob("*") if "_staging" not in p.parts) == files
+    assert not any((lake.root / "_staging").iterdir())
 
 
 def test_judge_command_with_engine_ray(ray_local, tmp_path, pairs_20k, capsys):
