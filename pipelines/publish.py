@@ -11,7 +11,7 @@ flipped rows have chosen and rejected swapped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,13 @@ from lake.schemas import CURATED
 
 class PublishError(LakeError):
     """A round that cannot be published; the message says what to run first."""
+
+
+@dataclass
+class PublishConfig:
+    """Options of ``prefhouse publish``."""
+
+    round: int = field(default=1, metadata={"help": "the round whose passing dbt build to publish"})
 
 
 @dataclass(frozen=True)
