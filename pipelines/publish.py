@@ -42,6 +42,15 @@ class PublishReport:
     versions: dict[str, int]
     tag: str
 
+    @property
+    def kept_fraction(self) -> float | None:
+        """Kept pairs over the pairs the round decided (None when it decided none)."""
+        return self.n_kept / self.n_pairs if self.n_pairs else None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"in": self.n_pairs, "kept": self.n_kept, "flipped": self.n_flipped}
+
 
 _QUERY = """
 select
