@@ -82,10 +82,16 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
 
 
 def add_config_args(parser: argparse.ArgumentParser, cls: type[Any], skip: tuple[str, ...] = ()) -> None:
-    """Add one option per field of dataclass ``cls`` (except ``skip``), stage fields expanded."""
+    """Add one option per field of dataclass ``cls`` (except ``skip``); a stage field's options form
+    an argument group titled by its help."""
+    stage_help = {f.name: f.metadata.get("help") or f.name for f in dataclasses.fields(cls)}
+    groups: dict[str, Any] = {}
     for opt in options(cls):
         if opt.name in skip:
             continue
+        if opt.stage is not None and opt.stage not in groups:
+            groups[opt.stage] = parser.add_argument_group(stage_help[opt.stage])
+        target = parser if opt.stage is None else groups[opt.stage]
         tp, _optional = _unwrap_optional(opt.type)
         help_text, default = opt.metadata.get("help", ""), opt.default
         kwargs: dict[str, Any] = {"dest": opt.name, "default": argparse.SUPPRESS}
@@ -106,7 +112,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls: type[Any], skip: tuple
         kwargs["help"] = help_text + shown
         if "metavar" in opt.metadata:
             kwargs["metavar"] = opt.metadata["metavar"]
-        parser.add_argument(_flag(opt.name), **kwargs)
+        target.add_argument(_flag(opt.name), **kwargs)
 
 
 def config_from_options(cls: type[T], **given: Any) -> T:

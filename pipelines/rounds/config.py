@@ -61,7 +61,7 @@ class RoundConfig:
         {"rm_max_steps": "max_steps", "rm_limit": "limit", "rm_max_length": "max_length",
          "rm_gold_limit": "gold_limit", "rm_batch_size": "batch_size", "rm_preset": "preset", "rm_lr": "lr",
          "rm_precision": "precision", "rm_backbone": "backbone", "seed": "seed"},
-        help="the recipe of the round's RMs (silver, gold, folds)",
+        help="reward models (rm.config.TrainConfig; a round's CPU-sized recipe: ROUND_RM)",
         build=round_rm,
     )  # fmt: skip
     rm_min_silver: int = field(
@@ -74,15 +74,19 @@ class RoundConfig:
     gold_rm_folds: int = field(
         default=3, metadata=_h("stage 2: folds of the gold RM's cross-fitting (every gold pair scored out of fold)")
     )
-    score: ScoreConfig = stage_field(round_scores, {"score_columns": "write_columns"}, help="how RMs score pairs")
-    retrieve: RetrieveConfig = stage_field(
-        RetrieveConfig, {"k_max": "k_max", "human_share": "human_share"}, help="stage 1: adaptive retrieval"
+    score: ScoreConfig = stage_field(
+        round_scores, {"score_columns": "write_columns"}, help="scoring (rm.config.ScoreConfig)"
     )
-    triage: TriageConfig = stage_field(TriageConfig, {"confident_p": "confident_p"}, help="stage 2: triage")
+    retrieve: RetrieveConfig = stage_field(
+        RetrieveConfig, {"k_max": "k_max", "human_share": "human_share"}, help="stage 1 retrieval (RetrieveConfig)"
+    )
+    triage: TriageConfig = stage_field(
+        TriageConfig, {"confident_p": "confident_p"}, help="stage 2 triage (TriageConfig)"
+    )
     llm: LLMConfig = stage_field(
         LLMConfig,
         {"judge_model": "model", "judge_base_url": "base_url"},
-        help="the round's LLM endpoint (attributes, pre-check, and the judge without --judges); none: LLM work skipped",
+        help="the LLM endpoint of attributes, pre-check and the judge without --judges (LLMConfig)",
     )
     judges: list[str] = field(
         default_factory=list,
@@ -96,10 +100,14 @@ class RoundConfig:
     judge: JudgeConfig = stage_field(
         JudgeConfig,
         {"judge_merge": "merge", "judge_samples": "samples", "judge_max_demos": "max_demos", "judge_limit": "limit"},
-        help="how the judges vote and how their votes merge",
+        help="judges: votes and their merge (JudgeConfig)",
     )
-    judge_gate: GateConfig = stage_field(GateConfig, {"judge_gold": "max_gold"}, help="how each judge is measured")
-    attributes: AttributesConfig = stage_field(AttributesConfig, {"attributes_limit": "limit"}, help="attributes")
+    judge_gate: GateConfig = stage_field(
+        GateConfig, {"judge_gold": "max_gold"}, help="the judge gate on gold (GateConfig)"
+    )
+    attributes: AttributesConfig = stage_field(
+        AttributesConfig, {"attributes_limit": "limit"}, help="preference attributes (AttributesConfig)"
+    )
     neardup: bool = field(
         default=True,
         metadata=_h("cluster near-duplicate prompts (MiniLM, cosine >= 0.9) into neighbours before the dbt build"),
