@@ -83,17 +83,19 @@ def _held_out_accuracy(cfg, name: str, train, test, out: Path) -> float:
 
 
 def _run_rounds(cfg, lake, workdir: Path, seed: int) -> int:
+    from lake.configargs import config_from_options
     from pipelines.rounds.config import RoundConfig
     from pipelines.rounds.plan import run_configured_round
 
     rounds = [(r, 1) for r in range(1, cfg.stage1_rounds + 1)] + [(cfg.stage1_rounds + 1, 2)]
     for rnd, stage in rounds:
         t = time.perf_counter()
-        rc = RoundConfig(round=rnd, stage=stage, rm_max_steps=cfg.rm_steps, rm_limit=cfg.n,
-                         rm_max_length=cfg.max_length, runs_dir=workdir / "runs", seed=seed,
-                         rm_lr=cfg.rm_lr, rm_backbone=cfg.rm_backbone, gold_rm_folds=cfg.gold_rm_folds,
-                         rm_precision=cfg.rm_precision, rm_gold_limit=cfg.n_gold,
-                         kept_tolerance=cfg.kept_tolerance, neardup=cfg.neardup)  # fmt: skip
+        rc = config_from_options(
+            RoundConfig, round=rnd, stage=stage, rm_max_steps=cfg.rm_steps, rm_limit=cfg.n,
+            rm_max_length=cfg.max_length, runs_dir=workdir / "runs", seed=seed, rm_lr=cfg.rm_lr,
+            rm_backbone=cfg.rm_backbone, gold_rm_folds=cfg.gold_rm_folds, rm_precision=cfg.rm_precision,
+            rm_gold_limit=cfg.n_gold, kept_tolerance=cfg.kept_tolerance, neardup=cfg.neardup,
+        )  # fmt: skip
         outcome = run_configured_round(lake, rc, log=lambda m: print("   ", m, flush=True))
         if outcome.status != "done":
             raise RuntimeError(f"round {rnd} {outcome.status}: {outcome.message}")

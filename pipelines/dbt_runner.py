@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lake import Lake
 from lake.builds import LAST_BUILD, PROJECT_DIR, ROUNDS_DIR, dbt_dir
@@ -48,6 +48,19 @@ SOURCE_TABLES = (
     "source_trust",
     "annotator_agreement",
 )
+
+
+@dataclass
+class DbtBuildConfig:
+    """Options of ``prefhouse dbt build``."""
+
+    round: int = field(default=1, metadata={"help": "curation round N (dbt var round)"})
+    stage: Literal[1, 2] = field(default=1, metadata={"help": "1: human-in-the-loop rounds; 2: the large-scale rule"})
+    vars: str | None = field(
+        default=None,
+        metadata={"help": "more dbt vars as JSON, e.g. '{\"max_length_ratio\": 10}' (docs/dbt.md)", "metavar": "JSON"},
+    )
+    publish: bool = field(default=False, metadata={"help": "publish the round when the build passes"})
 
 
 @dataclass

@@ -135,6 +135,7 @@ def eval_benchmarks(data: Path) -> list[Path]:
 
 
 def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO, llm_url: str | None = None) -> dict[int, str]:
+    from lake.configargs import config_from_options
     from pipelines.rounds.config import RoundConfig
     from pipelines.rounds.plan import run_configured_round
 
@@ -143,7 +144,8 @@ def run_rounds(lake: Lake, cfg: DemoConfig, out: TextIO, llm_url: str | None = N
     for rnd, stage in plan:
         t0 = time.perf_counter()
         _say(out, f"\n== round {rnd} (stage {stage}) ==")
-        rc = RoundConfig(
+        rc = config_from_options(
+            RoundConfig,
             round=rnd,
             stage=stage,
             rm_max_steps=cfg.rm_max_steps,

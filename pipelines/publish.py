@@ -11,7 +11,7 @@ flipped rows have chosen and rejected swapped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -26,6 +26,13 @@ class PublishError(LakeError):
     """A round that cannot be published; the message says what to run first."""
 
 
+@dataclass
+class PublishConfig:
+    """Options of ``prefhouse publish``."""
+
+    round: int = field(default=1, metadata={"help": "the round whose passing dbt build to publish"})
+
+
 @dataclass(frozen=True)
 class PublishReport:
     round: int
@@ -34,6 +41,15 @@ class PublishReport:
     n_flipped: int
     versions: dict[str, int]
     tag: str
+
+    @property
+    def kept_fraction(self) -> float | None:
+        """Kept pairs over the pairs the round decided (None when it decided none)."""
+        return self.n_kept / self.n_pairs if self.n_pairs else None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"in": self.n_pairs, "kept": self.n_kept, "flipped": self.n_flipped}
 
 
 _QUERY = """

@@ -24,6 +24,7 @@ import polars as pl
 import pyarrow as pa
 
 from lake import Lake, LakeError
+from lake.reports import Counted
 from lake.schemas import NEIGHBOURS
 from lake.snapshot import Snapshot, open_snapshot
 from pipelines.retrieval.embed import EMBEDDINGS, EmbedConfig
@@ -44,7 +45,7 @@ class NeardupConfig(EmbedConfig):
 
 
 @dataclass
-class NeardupReport:
+class NeardupReport(Counted):
     n_prompts: int
     n_pairs: int
     n_clusters: int  # clusters with more than one prompt

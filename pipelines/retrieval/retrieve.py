@@ -20,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 
 from lake import Lake, LakeError
+from lake.reports import Counted
 from lake.schemas import RETRIEVAL_QUEUE
 from pipelines.retrieval import sets
 from pipelines.retrieval.embed import EMBEDDINGS, ok_attributes
@@ -42,7 +43,7 @@ class RetrieveConfig:
 
 
 @dataclass
-class RetrieveReport:
+class RetrieveReport(Counted):
     round: int
     source: str  # run:<id> or csv:<path>
     n_gold: int = 0  # anchors with a p

@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from lake import Lake
+from lake.reports import Counted
 from pipelines.retrieval.encoder import Encoder
 
 TextStream = Callable[[], Iterator[pa.Table]]  # yields tables of (key, text, text_hash)
@@ -36,7 +37,7 @@ class IndexSettings:
 
 
 @dataclass
-class SyncReport:
+class SyncReport(Counted):
     table: str
     n_rows: int = 0  # keys in the stream
     n_embedded: int = 0  # texts the model encoded

@@ -1,13 +1,46 @@
-"""The typed config of ``prefhouse round run``: one dataclass, the CLI generated from it."""
+"""The typed config of ``prefhouse round run``: the round's own switches and the stages' own configs.
+
+Each stage's settings live in its config, beside the stage (``TrainConfig`` in ``rm/config.py``,
+``RetrieveConfig`` in ``pipelines/retrieval/retrieve.py``, ...), with their one default. A
+:func:`~lake.configargs.stage_field` holds a stage config and names the options it exposes
+(``--rm-max-steps`` sets ``config.rm.max_steps``); the CLI options and the round's ``config``
+record in ``round_steps`` are flat, under those names (docs/curation.md, "The round config").
+Where a round departs from a stage's defaults it says so once, here (:data:`ROUND_RM`,
+:func:`round_scores`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from expectations.suites import KEPT_FRACTION_TOLERANCE
+from lake.configargs import stage_field
+from pipelines.annotate import AttributesConfig, GateConfig, JudgeConfig, LLMConfig
 from pipelines.retrieval.retrieve import RetrieveConfig
+from pipelines.retrieval.triage import TriageConfig
+from rm.config import Preset, ScoreConfig, TrainConfig, train_config
+
+# A round's RMs are CPU-sized: these depart from TrainConfig's defaults and hold whatever the preset
+# (batch size and precision too); the rm_* options given override them, the preset fills the rest.
+ROUND_RM: dict[str, Any] = {
+    "max_steps": 40, "limit": 1500, "max_length": 128, "gold_limit": 300,
+    "batch_size": TrainConfig.batch_size, "precision": TrainConfig.precision,
+    "val_fraction": 0.1,  # used only when there is no gold yet
+}  # fmt: skip
+
+
+def round_rm(preset: Preset = "cpu", **given: Any) -> TrainConfig:
+    """The recipe of a round's RMs: ``preset``, :data:`ROUND_RM` over it, then ``given`` (an ``lr`` or
+    ``backbone`` of None: the preset's lr, the MiniLM weights)."""
+    given = {k: v for k, v in given.items() if v is not None or k not in ("lr", "backbone")}
+    return train_config(preset, **{**ROUND_RM, **given})
+
+
+def round_scores() -> ScoreConfig:
+    """How a round scores pairs: as ``prefhouse score`` does, but no rm_<run>_* columns unless asked."""
+    return ScoreConfig(write_columns=False)
 
 
 def _h(text: str) -> dict[str, str]:
@@ -23,24 +56,14 @@ class RoundConfig:
     runs_dir: Path | None = field(
         default=None, metadata=_h("folder for reward-model run folders (default: <lake>/_runs)")
     )
-    rm_max_steps: int | None = field(default=40, metadata=_h("optimizer steps per RM training (CPU-sized)"))
-    rm_limit: int | None = field(default=1500, metadata=_h("read at most this many training pairs per RM"))
-    rm_max_length: int = field(default=128, metadata=_h("tokens per (conversation + response) for the RM"))
-    rm_gold_limit: int | None = field(
-        default=300, metadata=_h("validate each RM on at most N gold pairs (a seeded sample)")
-    )
-    rm_batch_size: int = field(default=16, metadata=_h("pairs per RM micro-batch"))
-    rm_preset: Literal["cpu", "dev", "final"] = field(
-        default="cpu", metadata=_h("RM training recipe (rm/config.py presets); the rm_* fields above override it")
-    )
-    rm_lr: float | None = field(default=None, metadata=_h("RM learning rate (default: the preset's)"))
-    rm_precision: Literal["auto", "fp32", "bf16"] = field(
-        default="auto",
-        metadata=_h("RM training precision (auto: bf16 autocast where the hardware computes bf16 natively)"),
-    )
-    rm_backbone: str | None = field(
-        default=None, metadata=_h("local Hugging Face model folder for the RMs (default: the MiniLM weights)")
-    )
+    rm: TrainConfig = stage_field(
+        round_rm,
+        {"rm_max_steps": "max_steps", "rm_limit": "limit", "rm_max_length": "max_length",
+         "rm_gold_limit": "gold_limit", "rm_batch_size": "batch_size", "rm_preset": "preset", "rm_lr": "lr",
+         "rm_precision": "precision", "rm_backbone": "backbone", "seed": "seed"},
+        help="reward models (rm.config.TrainConfig; a round's CPU-sized recipe: ROUND_RM)",
+        build=round_rm,
+    )  # fmt: skip
     rm_min_silver: int = field(
         default=64,
         metadata=_h(
@@ -51,19 +74,19 @@ class RoundConfig:
     gold_rm_folds: int = field(
         default=3, metadata=_h("stage 2: folds of the gold RM's cross-fitting (every gold pair scored out of fold)")
     )
-    seed: int = field(default=0, metadata=_h("seed for RM training and routing"))
-    k_max: int = field(default=8, metadata=_h("adaptive retrieval: neighbours per gold pair the RM gets wrong"))
-    human_share: float = field(
-        default=RetrieveConfig.human_share, metadata=_h("share of retrieved pairs routed to humans")
+    score: ScoreConfig = stage_field(
+        round_scores, {"score_columns": "write_columns"}, help="scoring (rm.config.ScoreConfig)"
     )
-    confident_p: float = field(
-        default=0.75, metadata=_h("stage 2: best-RM p above which a pair skips the judges (agrees confidently)")
+    retrieve: RetrieveConfig = stage_field(
+        RetrieveConfig, {"k_max": "k_max", "human_share": "human_share"}, help="stage 1 retrieval (RetrieveConfig)"
     )
-    judge_model: str | None = field(
-        default=None, metadata=_h("LLM judge model on the OpenAI-compatible endpoint (default: $PREFHOUSE_JUDGE_MODEL)")
+    triage: TriageConfig = stage_field(
+        TriageConfig, {"confident_p": "confident_p"}, help="stage 2 triage (TriageConfig)"
     )
-    judge_base_url: str | None = field(
-        default=None, metadata=_h("OpenAI-compatible endpoint (default: $OPENAI_BASE_URL); none: judging skipped")
+    llm: LLMConfig = stage_field(
+        LLMConfig,
+        {"judge_model": "model", "judge_base_url": "base_url"},
+        help="the LLM endpoint of attributes, pre-check and the judge without --judges (LLMConfig)",
     )
     judges: list[str] = field(
         default_factory=list,
@@ -74,30 +97,20 @@ class RoundConfig:
         )
         | {"metavar": "JUDGE"},
     )
-    judge_merge: Literal["pooled", "majority", "unanimous", "any"] = field(
-        default="pooled",
-        metadata=_h(
-            "how the trusted judges' votes merge (the dbt var judge_merge; docs/curation.md): pooled (every "
-            "vote, one side needs more than judge_majority of them), majority (of the judges' own verdicts), "
-            "unanimous (every judge decided, all agree), any (the judges that decided agree)"
-        ),
+    judge: JudgeConfig = stage_field(
+        JudgeConfig,
+        {"judge_merge": "merge", "judge_samples": "samples", "judge_max_demos": "max_demos", "judge_limit": "limit"},
+        help="judges: votes and their merge (JudgeConfig)",
     )
-    judge_samples: int = field(default=3, metadata=_h("votes per judge model per pair (self-consistency)"))
-    judge_gold: int = field(default=200, metadata=_h("measure each judge on at most N gold pairs (both orders)"))
-    judge_max_demos: int = field(
-        default=8, metadata=_h("gold demonstrations per judge prompt, in the gate and in votes alike (at most 8)")
+    judge_gate: GateConfig = stage_field(
+        GateConfig, {"judge_gold": "max_gold"}, help="the judge gate on gold (GateConfig)"
     )
-    judge_limit: int | None = field(default=None, metadata=_h("judge at most N queued pairs per round"))
-    attributes_limit: int | None = field(
-        default=None, metadata=_h("annotate at most N pairs with preference attributes per round (LLM cost)")
+    attributes: AttributesConfig = stage_field(
+        AttributesConfig, {"attributes_limit": "limit"}, help="preference attributes (AttributesConfig)"
     )
     neardup: bool = field(
         default=True,
         metadata=_h("cluster near-duplicate prompts (MiniLM, cosine >= 0.9) into neighbours before the dbt build"),
-    )
-    score_columns: bool = field(
-        default=False,
-        metadata=_h("write the round's RM scores back to pairs as rm_<run>_* columns (a new pairs version)"),
     )
     precheck: bool = field(
         default=False,

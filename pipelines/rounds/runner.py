@@ -75,14 +75,13 @@ class _Config(Step):
 def _record_config(lake: Lake, ctx: RoundContext) -> None:
     """One ``round_steps`` row per round run: the full resolved config in ``facts``, what differs from
     the defaults in ``message``."""
-    import dataclasses
-
     resolved = config_to_dict(ctx.config)
     defaults = config_to_dict(RoundConfig(round=ctx.round, stage=ctx.stage))  # type: ignore[arg-type]
     changed = {k: v for k, v in resolved.items() if defaults.get(k) != v}
-    fields = len(dataclasses.fields(RoundConfig))
     note = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in sorted(changed.items())) or "all defaults"
-    _record(lake, ctx, _Config(), "done", datetime.now(UTC), facts=resolved, message=f"{fields} settings; {note}")
+    _record(
+        lake, ctx, _Config(), "done", datetime.now(UTC), facts=resolved, message=f"{len(resolved)} settings; {note}"
+    )
 
 
 def run_round(

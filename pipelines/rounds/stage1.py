@@ -12,7 +12,9 @@ round, gates, and publishes ``round-N``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.rounds.step import RoundContext, Step, StepResult
 from pipelines.rounds.steps_common import (
@@ -26,33 +28,27 @@ from pipelines.rounds.steps_common import (
     Trust,
     gold_ids,
 )
-from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
+from pipelines.rounds.steps_dbt import DbtBuild
 from pipelines.rounds.steps_eval import EvalBenchmarks
+from pipelines.rounds.steps_publish import Publish
+from pipelines.rounds.steps_report import Report
+
+if TYPE_CHECKING:
+    from rm.config import TrainConfig
 
 
-def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None):
-    from rm import train_config
-
-    cfg = ctx.config
-    extra = {k: v for k, v in (("lr", cfg.rm_lr), ("backbone", cfg.rm_backbone)) if v is not None}
-    extra["precision"] = cfg.rm_precision
-    return train_config(
-        cfg.rm_preset,
+def rm_train_config(ctx: RoundContext, role: str, table: str, tag: str | None) -> TrainConfig:
+    """The round's RM recipe (``config.rm``) for the ``role`` RM of this round, trained on ``table@tag``."""
+    rm = ctx.config.rm
+    return replace(
+        rm,
         table=table,
         tag=tag,
-        out=cfg.run_dir(role, ctx.lake.root),
+        out=ctx.config.run_dir(role, ctx.lake.root),
         run_id=f"round-{ctx.round}-{role}",
         role=role,
         round=ctx.round,
-        max_steps=cfg.rm_max_steps,
-        limit=cfg.rm_limit,
-        max_length=cfg.rm_max_length,
-        batch_size=cfg.rm_batch_size,
-        gold_limit=cfg.rm_gold_limit,
-        seed=cfg.seed,
-        eval_every=max(1, (cfg.rm_max_steps or 50) // 2),  # each eval scores all of gold: twice is enough on CPU
-        val_fraction=0.1,  # used only when there is no gold yet
-        **extra,
+        eval_every=max(1, (rm.max_steps or 50) // 2),  # each eval scores all of gold: twice is enough on CPU
     )
 
 
@@ -117,13 +113,11 @@ class ScoreGold(Step):
         gold = sorted(gold_ids(ctx.lake))
         if not gold:
             return StepResult(status="skipped", message="no gold pairs yet: label some (`prefhouse label serve`)")
-        from rm import ScoreConfig
         from rm.score import score
 
-        columns = ctx.config.score_columns
-        cfg = ScoreConfig(run=Path(run_dir), table="pairs", write_columns=columns, max_length=ctx.config.rm_max_length)
+        cfg = replace(ctx.config.score, run=Path(run_dir), table="pairs", max_length=ctx.config.rm.max_length)
         score(ctx.lake, run_dir, "pairs", pair_ids=gold, config=cfg)
-        return StepResult(counts={"gold_scored": len(gold), "score_columns_written": int(columns)})
+        return StepResult(counts={"gold_scored": len(gold), "score_columns_written": int(cfg.write_columns)})
 
 
 class Retrieve(Step):
@@ -135,12 +129,10 @@ class Retrieve(Step):
         run_id = ctx.fact("silver_run_id")
         if not run_id or not gold_ids(ctx.lake):
             return StepResult(status="skipped", message="no gold pairs scored this round: nothing to retrieve from")
-        from pipelines.retrieval import RetrieveConfig, retrieve
+        from pipelines.retrieval import retrieve
 
-        cfg = RetrieveConfig(round=ctx.round, run=run_id, k_max=ctx.config.k_max, human_share=ctx.config.human_share)
-        report = retrieve(ctx.lake, cfg)
-        counts = {k: v for k, v in vars(report).items() if isinstance(v, int) and k not in ("round", "version")}
-        return StepResult(counts=counts)
+        report = retrieve(ctx.lake, replace(ctx.config.retrieve, round=ctx.round, run=run_id))
+        return StepResult(counts=report.counts)
 
 
 def stage1_steps() -> list[Step]:

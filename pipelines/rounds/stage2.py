@@ -3,30 +3,24 @@ both, send only the uncertain pairs to the judges, measure trust and evaluate bo
 round's benchmark files, keep / flip by the rule in the dbt mart, gate, publish the kept set and
 the flipped set.
 
-Each queued pair carries its nearest gold pairs by ``(x, a)`` embedding
-(:func:`pipelines.retrieval.anchors.gold_anchors`),
-which the judges see as demonstrations, as Stage 1's retrieved pairs carry the gold pairs that
-retrieved them.
+Triage (:mod:`pipelines.retrieval.triage`) queues each uncertain pair with its nearest gold pairs by
+``(x, a)`` embedding, which the judges see as demonstrations, as Stage 1's retrieved pairs carry the
+gold pairs that retrieved them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 
-import pyarrow as pa
-
-from lake import Lake
-from lake.schemas import RETRIEVAL_QUEUE
-from pipelines.retrieval.anchors import MAX_DEMOS, gold_anchors
-from pipelines.retrieval.retrieve import replace_queue_round
 from pipelines.rounds.stage1 import rm_train_config
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
 from pipelines.rounds.steps_common import Embed, Gate, Judge, NearDup, Trust, has_judges
-from pipelines.rounds.steps_dbt import DbtBuild, Publish, Report
+from pipelines.rounds.steps_dbt import DbtBuild
 from pipelines.rounds.steps_eval import EvalBenchmarks
+from pipelines.rounds.steps_publish import Publish
+from pipelines.rounds.steps_report import Report
 
 MIN_GOLD = 8
 
@@ -85,15 +79,15 @@ class BestRM(Step):
     name, reads, writes = "best_rm", ("rm_runs",), ()
 
     def run(self, ctx: RoundContext) -> StepResult:
-        runs = ctx.lake.dataset("rm_runs").to_table().to_pylist()
-        candidates = [r for r in runs if r["role"] in ("silver", "best") and r["gold_accuracy"] is not None]
-        if not candidates:
+        from rm.selection import best_run
+
+        best = best_run(ctx.lake)
+        if best is None:
             raise StepFailed("no Stage 1 reward model with a gold accuracy: run Stage 1 rounds first")
-        best = max(candidates, key=lambda r: (r["gold_accuracy"], r["round"] or 0, r["run_id"]))
         return StepResult(
-            counts={"candidates": len(candidates)},
-            facts={"best_run_id": best["run_id"], "best_run_dir": best["run_dir"]},
-            message=f"{best['run_id']} (accuracy {best['gold_accuracy']:.3f} on the selection half of gold)",
+            counts=best.counts,
+            facts={"best_run_id": best.run_id, "best_run_dir": best.run_dir},
+            message=f"{best.run_id} (accuracy {best.gold_accuracy:.3f} on the selection half of gold)",
         )
 
 
@@ -103,16 +97,15 @@ class ScorePool(Step):
     name, reads, writes = "score_pool", ("pairs",), ("rm_scores", "pairs")
 
     def run(self, ctx: RoundContext) -> StepResult:
-        from rm import ScoreConfig
         from rm.score import score
 
         n = ctx.lake.dataset("pairs").count_rows()
-        columns = ctx.config.score_columns
+        scoring = ctx.config.score
         for key in ("gold_run_dir", "best_run_dir"):
             run_dir = ctx.fact(key)
-            cfg = ScoreConfig(run=Path(run_dir), write_columns=columns, max_length=ctx.config.rm_max_length)
+            cfg = replace(scoring, run=Path(run_dir), max_length=ctx.config.rm.max_length)
             score(ctx.lake, run_dir, "pairs", config=cfg, progress=True)
-        return StepResult(counts={"pairs": n, "runs": 2, "score_columns_written": int(columns)})
+        return StepResult(counts={"pairs": n, "runs": 2, "score_columns_written": int(scoring.write_columns)})
 
 
 class EmbedForJudges(Embed):
@@ -125,23 +118,6 @@ class EmbedForJudges(Embed):
         return super().run(ctx)
 
 
-def queue_for_judges(
-    lake: Lake, round_: int, pair_ids: Iterable[str], k: int = MAX_DEMOS, gold_p: Mapping[str, float] | None = None
-) -> dict[str, int]:
-    """Replace round ``round_`` of ``retrieval_queue`` with ``pair_ids``, routed to the judges, each
-    with its nearest gold pairs as anchors; returns counts."""
-    anchors = gold_anchors(lake, pair_ids, k, gold_p)
-    now = datetime.now(UTC)
-    rows = [
-        {"round": round_, "pair_id": pid, "anchors": links, "best_similarity": links[0]["similarity"] if links else 0.0,
-         "route": "judge", "queued_at": now}
-        for pid, links in anchors.items()
-    ]  # fmt: skip
-    table = pa.Table.from_pylist(rows, schema=RETRIEVAL_QUEUE)
-    replace_queue_round(lake, round_, table, f"stage 2 triage round {round_}")
-    return {"queued": len(rows), "without_anchors": sum(not links for links in anchors.values())}
-
-
 class Triage(Step):
     """Pairs the best RM confidently agrees with skip the judges; the rest are queued for them,
     each with its nearest gold pairs as demonstrations."""
@@ -149,15 +125,12 @@ class Triage(Step):
     name, reads, writes = "triage", ("rm_scores", "human_labels"), ("retrieval_queue",)
 
     def run(self, ctx: RoundContext) -> StepResult:
-        lake, run_id = ctx.lake, ctx.fact("best_run_id")
-        scores = lake.dataset("rm_scores").to_table(columns=["pair_id", "p"], filter=f"run_id = '{run_id}'")
-        p_of = dict(zip(*scores.to_pydict().values(), strict=True))
-        uncertain = sorted(pid for pid, p in p_of.items() if p <= ctx.config.confident_p)
-        counts = {"confident": len(p_of) - len(uncertain), "uncertain": len(uncertain)}
-        if not has_judges(ctx):
-            return StepResult(counts=counts, message="no LLM backend: uncertain pairs are left to the RM rule")
-        counts |= queue_for_judges(lake, ctx.round, uncertain, MAX_DEMOS, p_of)
-        return StepResult(counts=counts)
+        from pipelines.retrieval.triage import triage
+
+        judged = has_judges(ctx)
+        report = triage(ctx.lake, replace(ctx.config.triage, round=ctx.round, run=ctx.fact("best_run_id")), judged)
+        message = "" if judged else "no LLM backend: uncertain pairs are left to the RM rule"
+        return StepResult(counts=report.counts, message=message)
 
 
 def stage2_steps() -> list[Step]:

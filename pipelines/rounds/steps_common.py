@@ -1,15 +1,18 @@
-"""Steps both stages share: attributes, embeddings, judging, labels, dbt build, quality gate, publish.
+"""Steps both stages share: attributes, embeddings, near-duplicates, judging, pre-check, labels, trust,
+quality gate.
 
-Each step wraps one area's library call (annotation, retrieval, dbt, publish) and turns
-its report into counts and facts; heavy imports happen inside ``run``.
+Each step wraps one stage's call (annotation, retrieval, trust, the gate) and records its report's
+``counts`` (:mod:`lake.reports`) and the facts later steps need; heavy imports happen inside ``run``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from typing import Any
 
+from lake.reports import counts_of
 from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
 
 NO_BACKEND = "no LLM backend configured (set OPENAI_BASE_URL or --judge-base-url): LLM work skipped"
@@ -17,19 +20,18 @@ NO_BACKEND = "no LLM backend configured (set OPENAI_BASE_URL or --judge-base-url
 
 def _endpoint(ctx: RoundContext) -> str | None:
     """The round's one OpenAI-compatible endpoint: ``--judge-base-url``, else ``$OPENAI_BASE_URL``."""
-    return ctx.config.judge_base_url or os.environ.get("OPENAI_BASE_URL")
+    return ctx.config.llm.base_url or os.environ.get("OPENAI_BASE_URL")
 
 
 def llm_backend(ctx: RoundContext) -> Any | None:
     """The configured OpenAI-compatible judge backend, or None when there is none."""
-    cfg = ctx.config
     base_url = _endpoint(ctx)
     if not base_url:
         return None
-    from pipelines.annotate import LLMConfig, make_backend
+    from pipelines.annotate import make_backend
 
-    model = cfg.judge_model or os.environ.get("PREFHOUSE_JUDGE_MODEL")
-    return make_backend(LLMConfig(base_url=base_url, model=model))
+    model = ctx.config.llm.model or os.environ.get("PREFHOUSE_JUDGE_MODEL")
+    return make_backend(replace(ctx.config.llm, base_url=base_url, model=model))
 
 
 def has_judges(ctx: RoundContext) -> bool:
@@ -83,12 +85,10 @@ class Attributes(Step):
         backend = llm_backend(ctx)
         if backend is None:
             return StepResult(status="skipped", message=NO_BACKEND)
-        from pipelines.annotate import AttributesConfig, annotate_attributes
+        from pipelines.annotate import annotate_attributes
 
-        limit = ctx.config.attributes_limit
-        report = annotate_attributes(ctx.lake, backend, AttributesConfig(limit=limit))
-        counts = {k: v for k, v in report.items() if isinstance(v, (int, float))}
-        return StepResult(counts=counts)
+        report = annotate_attributes(ctx.lake, backend, ctx.config.attributes)
+        return StepResult(counts=counts_of(report))
 
 
 class Embed(Step):
@@ -99,9 +99,7 @@ class Embed(Step):
     def run(self, ctx: RoundContext) -> StepResult:
         from pipelines.retrieval import embed_pairs
 
-        report = embed_pairs(ctx.lake)
-        counts = {k: v for k, v in vars(report).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        return StepResult(counts=counts)
+        return StepResult(counts=embed_pairs(ctx.lake).counts)
 
 
 class Judge(Step):
@@ -115,19 +113,11 @@ class Judge(Step):
             return StepResult(status="skipped", message=NO_BACKEND + "; the rule falls back to the RM agreement")
         if not ctx.lake.dataset("retrieval_queue").count_rows(filter=f"round = {ctx.round}"):
             return StepResult(status="skipped", message=f"nothing queued in round {ctx.round}")
-        from pipelines.annotate import GateConfig, JudgeConfig, judge_queue
+        from pipelines.annotate import judge_queue
 
-        cfg = ctx.config
-        judge_cfg = JudgeConfig(
-            round=ctx.round,
-            samples=cfg.judge_samples,
-            limit=cfg.judge_limit,
-            max_demos=cfg.judge_max_demos,
-            merge=cfg.judge_merge,
-        )
-        report = judge_queue(ctx.lake, backends, judge_cfg, GateConfig(max_gold=cfg.judge_gold))
-        counts = {k: v for k, v in report.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        counts["judges"] = len(backends)
+        judge_cfg = replace(ctx.config.judge, round=ctx.round)
+        report = judge_queue(ctx.lake, backends, judge_cfg, ctx.config.judge_gate)
+        counts = counts_of(report) | {"judges": len(backends)}
         facts = {
             "judges": [b.model for b in backends],
             "trusted_judges": report.get("trusted_models", []),
@@ -147,9 +137,7 @@ class NearDup(Step):
             return StepResult(status="skipped", message="--no-neardup: neighbours left as they are")
         from pipelines.retrieval import find_near_duplicates
 
-        report = find_near_duplicates(ctx.lake)
-        counts = {k: v for k, v in vars(report).items() if isinstance(v, int) and k != "version"}
-        return StepResult(counts=counts)
+        return StepResult(counts=find_near_duplicates(ctx.lake).counts)
 
 
 class Precheck(Step):
@@ -209,14 +197,6 @@ def previous_kept_fraction(ctx: RoundContext) -> float | None:
     return None
 
 
-def _taxonomy() -> list[str] | None:
-    try:
-        from pipelines.annotate.taxonomy import TASK_CATEGORIES
-    except ImportError:  # the annotation area names its taxonomy differently: skip that one check
-        return None
-    return list(TASK_CATEGORIES)
-
-
 class Gate(Step):
     """The Great Expectations checkpoint over the lake, this round's mart and the very kept and flipped
     sets the round would publish; a failure blocks publish and the previous tag stays."""
@@ -228,6 +208,7 @@ class Gate(Step):
             return StepResult(status="skipped", message="gate turned off (--no-gate)")
         from expectations import run_gate
         from expectations.frames import mart_frame, pool_pass_rate, published_frame, raw_longer_share
+        from pipelines.annotate.taxonomy import TASK_CATEGORIES
 
         extra, baseline = {}, previous_kept_fraction(ctx)
         db = ctx.fact("dbt_database")
@@ -244,7 +225,7 @@ class Gate(Step):
             f"round-{ctx.round}",
             extra_frames=extra,
             previous_kept_fraction=baseline,
-            taxonomy=_taxonomy(),
+            taxonomy=list(TASK_CATEGORIES),
             kept_tolerance=ctx.config.kept_tolerance,
             raw_longer_share=raw_longer_share(ctx.lake),
         )

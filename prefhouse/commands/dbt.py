@@ -9,32 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from lake.configargs import add_config_args, config_from_args
+from pipelines.dbt_runner import DbtBuildConfig
+from pipelines.publish import PublishConfig
 from prefhouse.commands.common import open_lake
 from prefhouse.commands.lakecmds import add_output_options, emit_result
-
-
-@dataclass
-class DbtBuildConfig:
-    """Options of ``prefhouse dbt build``."""
-
-    round: int = field(default=1, metadata={"help": "curation round N (dbt var round)"})
-    stage: Literal[1, 2] = field(default=1, metadata={"help": "1: human-in-the-loop rounds; 2: the large-scale rule"})
-    vars: str | None = field(
-        default=None,
-        metadata={"help": "more dbt vars as JSON, e.g. '{\"max_length_ratio\": 10}' (docs/dbt.md)", "metavar": "JSON"},
-    )
-    publish: bool = field(default=False, metadata={"help": "publish the round when the build passes"})
-
-
-@dataclass
-class PublishConfig:
-    """Options of ``prefhouse publish``."""
-
-    round: int = field(default=1, metadata={"help": "the round whose passing dbt build to publish"})
 
 
 def _parse_vars(text: str | None) -> dict[str, Any]:

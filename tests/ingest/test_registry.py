@@ -196,7 +196,7 @@ def test_a_benchmark_prompts_table_without_item_columns_gets_them(lake):
 
 
 def test_every_layout_name_is_a_cli_format():
-    from prefhouse.commands.ingest import FORMAT_CHOICES
+    from pipelines.ingest.config import FORMAT_CHOICES
 
     assert set(FORMAT_CHOICES) == {"auto", *BY_NAME}
 

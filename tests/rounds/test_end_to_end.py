@@ -19,7 +19,7 @@ import pytest
 from lake.schemas import RM_SCORES
 from pipelines.report.benchmarks import benchmark_rows
 from pipelines.rounds import latest_by_step
-from pipelines.rounds.config import RoundConfig
+from pipelines.rounds.config import RoundConfig, round_rm
 from pipelines.rounds.plan import run_configured_round
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -66,7 +66,7 @@ def _preferred_texts(lake) -> set[str]:
 
 def _config(rnd: int, stage: int) -> RoundConfig:
     return RoundConfig(
-        round=rnd, stage=stage, rm_max_steps=2, rm_limit=48, rm_max_length=64, rm_batch_size=8, eval_benchmarks=EVAL
+        round=rnd, stage=stage, rm=round_rm(max_steps=2, limit=48, max_length=64, batch_size=8), eval_benchmarks=EVAL
     )
 
 
@@ -128,7 +128,7 @@ def test_stage1_stage2_with_a_blocked_bad_batch(lake, tmp_path, monkeypatch, cap
     ):
         cfg = _config(3, 2)
         cfg.judges = [f"knows={good.base_url}", f"first-shown={bad.base_url}"]
-        cfg.judge_merge, cfg.score_columns = "majority", True
+        cfg.judge.merge, cfg.score.write_columns = "majority", True
         final = run_configured_round(lake, cfg, log=quiet)
     assert final.status == "done", final.message
     steps = latest_by_step(lake, 3, 2)

@@ -48,10 +48,12 @@ def test_precheck_step_is_off_by_default_and_measured_on_gold_when_on(lake):
     gold, queued = _lake(lake)
     with FakeOpenAI(_answers, model="checker") as server:
         annotate_attributes(lake, make_backend(LLMConfig(base_url=server.base_url)), AttributesConfig())
-        off = run_round(lake, 1, 1, [Precheck()], RoundConfig(judge_base_url=server.base_url), log=lambda _m: None)
+        off = run_round(
+            lake, 1, 1, [Precheck()], RoundConfig(llm=LLMConfig(base_url=server.base_url)), log=lambda _m: None
+        )
         assert off.status == "done" and latest_by_step(lake, 1, 1)["precheck"]["status"] == "skipped"
         assert not lake.exists("prechecks")
-        cfg = RoundConfig(round=2, judge_base_url=server.base_url, precheck=True)
+        cfg = RoundConfig(round=2, llm=LLMConfig(base_url=server.base_url), precheck=True)
         run_round(lake, 2, 1, [Precheck(), Trust()], cfg, log=lambda _m: None)
     step = latest_by_step(lake, 2, 1)["precheck"]
     assert step["status"] == "done"

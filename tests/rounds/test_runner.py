@@ -143,11 +143,12 @@ def test_skipped_step_is_finished_and_facts_flow(lake):
 
 
 def test_each_run_records_its_resolved_config_and_round_status_shows_it(lake, capsys):
+    from pipelines.retrieval import RetrieveConfig
     from pipelines.rounds.config import RoundConfig
     from prefhouse.cli import main
 
     _seed(lake)
-    config = RoundConfig(round=1, human_share=0.5, judges=["m=http://127.0.0.1:9/v1"])
+    config = RoundConfig(round=1, retrieve=RetrieveConfig(human_share=0.5), judges=["m=http://127.0.0.1:9/v1"])
     run_round(lake, 1, 1, toy_round.STEPS, config, log=lambda _m: None)
     (record,) = [r for r in step_records(lake, 1, 1) if r["step"] == "config"]
     facts = json.loads(record["facts"])

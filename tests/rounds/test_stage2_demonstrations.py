@@ -13,6 +13,7 @@ import pytest
 
 from lake.labels import gold_verdicts
 from lake.records import pairs_table
+from pipelines.annotate import LLMConfig
 from pipelines.annotate.judge import MAX_DEMOS, demonstrations
 from pipelines.retrieval.anchors import gold_anchors
 from pipelines.rounds.config import RoundConfig
@@ -21,7 +22,7 @@ from pipelines.rounds.step import RoundContext
 from tests.retrieval.conftest import human_label, make_pairs, prompts, put, rm_run, rm_score
 
 ROUND = 7
-UNUSED_BACKEND = {"judge_base_url": "http://127.0.0.1:9/v1", "judge_model": "never-called"}
+UNUSED_BACKEND = {"llm": LLMConfig(base_url="http://127.0.0.1:9/v1", model="never-called")}
 GOLD = [
     "How do I reverse a list in Python?",
     "What is the capital city of France?",
