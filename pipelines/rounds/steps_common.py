@@ -30,8 +30,7 @@ def llm_backend(ctx: RoundContext) -> Any | None:
         return None
     from pipelines.annotate import make_backend
 
-    model = ctx.config.llm.model or os.environ.get("PREFHOUSE_JUDGE_MODEL")
-    return make_backend(replace(ctx.config.llm, base_url=base_url, model=model))
+    return make_backend(replace(ctx.config.llm, base_url=base_url))
 
 
 def has_judges(ctx: RoundContext) -> bool:

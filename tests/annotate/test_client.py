@@ -113,3 +113,15 @@ def test_malformed_json_is_retried_then_recorded_failed_with_raw_text(small_lake
         assert sorted(asked.values()) == [1, 1, 1, 1, 3, 3]  # each invalid answer asked 3 times
         temps = [b["temperature"] for b in fake.requests if "0 + 0" in b["messages"][-1]["content"]]
         assert temps == [0.0, 0.7, 0.7]  # retries sample, so a deterministic model can change its answer
+
+
+def test_the_model_is_the_given_one_else_prefhouse_judge_model_else_the_endpoints_first(monkeypatch, tmp_path):
+    with FakeOpenAI(lambda body: (200, attributes_answer(), 0.0), model="served") as server:
+        monkeypatch.delenv("PREFHOUSE_JUDGE_MODEL", raising=False)
+        assert _backend(server.base_url).model == "served"
+        monkeypatch.setenv("PREFHOUSE_JUDGE_MODEL", "from-env")
+        assert _backend(server.base_url).model == "from-env"
+        assert _backend(server.base_url, model="given").model == "given"
+        backend = _backend(server.base_url)
+        run_calls(backend, CallCache(tmp_path / "c.sqlite"), _calls(1), ATTRIBUTES_SCHEMA)
+        assert server.requests[-1]["model"] == "from-env"  # what the requests name

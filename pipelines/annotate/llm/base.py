@@ -56,6 +56,9 @@ class ChatBackend(Protocol):
     def close(self) -> None: ...
 
 
+MODEL_ENV = "PREFHOUSE_JUDGE_MODEL"  # the LLM's model when none is given, for every command and round
+
+
 @dataclass
 class LLMConfig:
     """Where the LLM is and how to call it."""
@@ -70,7 +73,10 @@ class LLMConfig:
     )
     model: str | None = field(
         default=None,
-        metadata={"help": "model name (openai: default the endpoint's first model; vllm: a local model path)"},
+        metadata={
+            "help": "model name (openai: default $PREFHOUSE_JUDGE_MODEL, else the endpoint's first model; "
+            "vllm: a local model path)"
+        },
     )
     api_key: str | None = field(default=None, metadata={"help": "API key (default: $OPENAI_API_KEY)"})
     concurrency: int = field(default=8, metadata={"help": "requests in flight at once"})
@@ -92,6 +98,10 @@ class LLMConfig:
                 "(e.g. http://127.0.0.1:8000/v1 for `vllm serve` or `python -m llama_cpp.server`)"
             )
         return url.rstrip("/")
+
+    def resolved_model(self) -> str | None:
+        """``model``, else ``$PREFHOUSE_JUDGE_MODEL``; None: the endpoint's first model."""
+        return self.model or os.environ.get(MODEL_ENV) or None
 
     def resolved_api_key(self) -> str:
         return self.api_key or os.environ.get("OPENAI_API_KEY") or "none"

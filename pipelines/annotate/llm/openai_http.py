@@ -30,7 +30,7 @@ class OpenAIHttpBackend:
         self.config = config
         self.base_url = config.resolved_base_url()
         self.headers = {"Authorization": f"Bearer {config.resolved_api_key()}"}
-        self.model = config.model or self._first_model()
+        self.model = config.resolved_model() or self._first_model()
 
     def _first_model(self) -> str:
         """The endpoint's first model, so a one-model server needs no --model."""
