@@ -126,17 +126,14 @@ def pool_pass_rate(database: str | Path, round: int) -> float | None:
 
 def mart_frame(database: str | Path, round: int | None = None, relation: str = "curated_pairs") -> pd.DataFrame:
     """The ``curated_pairs`` mart of a dbt DuckDB database (read-only), for one round."""
-    import duckdb
+    from lake.sql import open_read_only
 
     path = Path(database)
     if not path.exists():
         raise FileNotFoundError(f"no dbt database at {path}: run `prefhouse dbt build --round N` first")
-    con = duckdb.connect(str(path), read_only=True, config={"autoinstall_known_extensions": False})
-    try:
+    with open_read_only(path) as con:
         round_filter = f"where round = {int(round)}" if round is not None else ""
         return con.sql(MART_SQL.format(relation=relation, round_filter=round_filter)).df()
-    finally:
-        con.close()
 
 
 def arrow_schema_drift(lake: Lake, name: str) -> list[str]:

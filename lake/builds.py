@@ -38,3 +38,17 @@ def round_build(lake: Lake, round: int) -> dict[str, Any] | None:
         return json.loads(path.read_text())
     build = last_build(lake)
     return build if build is not None and int(build.get("round", -1)) == round else None
+
+
+def marts_file(lake: Lake, round: int, successful: bool = False) -> Path | None:
+    """The DuckDB file whose marts are round ``round``'s: the last build's, when that build is this round's.
+
+    None when the lake has no build, the last build was of another round (the working marts hold
+    one build at a time), it failed (with ``successful``), or its file is gone. Every reader that
+    must not mistake another round's marts for this round's asks here.
+    """
+    build = last_build(lake)
+    if build is None or int(build.get("round", -1)) != round or (successful and not build.get("success")):
+        return None
+    path = Path(build["duckdb_path"])
+    return path if path.exists() else None

@@ -10,8 +10,10 @@ in a query is parsed out and registered too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,18 @@ def read_only_config(threads: int = 2) -> dict[str, Any]:
     """Settings of every analyst connection: no file, directory or network access beyond what the lake
     registers (so no COPY ... TO, ATTACH, read_csv or read_text), and locked so a query cannot undo them."""
     return {**duckdb_config(threads), "enable_external_access": False, "lock_configuration": True}
+
+
+@contextlib.contextmanager
+def open_read_only(path: str | Path, threads: int = 2) -> Iterator[Any]:
+    """A read-only connection to one DuckDB file (marts, a round's copy) with the analyst settings."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True, config=read_only_config(threads))
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 READ_ONLY_HINT = (

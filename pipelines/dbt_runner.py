@@ -89,21 +89,19 @@ def query_marts(lake: Lake, sql: str, params: list[Any] | None = None) -> tuple[
     import duckdb
 
     from lake import LakeError
-    from lake.sql import READ_ONLY_HINT, one_line, read_only_config
+    from lake.sql import READ_ONLY_HINT, one_line, open_read_only
 
     path = duckdb_path(lake)
     if not path.exists():
         raise LakeError(f"no marts at {path}: run `prefhouse dbt build --round N` (or a round) first")
-    con = duckdb.connect(str(path), read_only=True, config=read_only_config())
-    try:
-        result = con.execute(sql, params or [])
-        return [d[0] for d in result.description or []], result.fetchall() if result.description else []
-    except duckdb.PermissionException as exc:
-        raise LakeError(f"{READ_ONLY_HINT} ({one_line(exc)})") from exc
-    except duckdb.Error as exc:  # one clean line, as `prefhouse sql` gives
-        raise LakeError(f"SQL error: {one_line(exc)}") from exc
-    finally:
-        con.close()
+    with open_read_only(path) as con:
+        try:
+            result = con.execute(sql, params or [])
+            return [d[0] for d in result.description or []], result.fetchall() if result.description else []
+        except duckdb.PermissionException as exc:
+            raise LakeError(f"{READ_ONLY_HINT} ({one_line(exc)})") from exc
+        except duckdb.Error as exc:  # one clean line, as `prefhouse sql` gives
+            raise LakeError(f"SQL error: {one_line(exc)}") from exc
 
 
 def pinned_versions(lake: Lake) -> dict[str, int | None]:

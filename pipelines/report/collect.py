@@ -27,15 +27,12 @@ def report_dir(lake: Lake, round: int) -> Path:
 
 
 def _mart(db: Path, sql: str) -> list[dict[str, Any]]:
-    import duckdb
+    from lake.sql import open_read_only
 
-    con = duckdb.connect(str(db), read_only=True, config={"autoinstall_known_extensions": False})
-    try:
+    with open_read_only(db) as con:
         rel = con.sql(sql)
         cols = rel.columns
         return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
-    finally:
-        con.close()
 
 
 def _funnel(db: Path, round: int) -> list[dict[str, Any]]:
@@ -124,14 +121,12 @@ def _log_ratios(lake: Lake, table: str, at: str | None) -> list[float]:
 def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
     """Everything the report shows about ``round``; marts only when the last dbt build was this round."""
     from expectations import load_result, results_dir
-    from lake.builds import last_build
+    from lake.builds import dbt_dir, last_build, marts_file
     from lake.round_steps import step_records
-    from pipelines.dbt_runner import duckdb_path
     from pipelines.report.benchmarks import benchmark_rows
 
     steps = step_records(lake, round)
     build = last_build(lake) or {}
-    db = duckdb_path(lake)
     tag = f"round-{round}"
     data: dict[str, Any] = {
         "round": round,
@@ -157,10 +152,10 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
     if data["gate"]:
         data["links"]["gx_html"] = str(results_dir(lake, tag) / "index.html")
         data["links"]["gx_json"] = str(results_dir(lake, tag) / "results.json")
-    docs = Path(build.get("target_path") or db.parent / "target") / "static_index.html"
+    docs = Path(build.get("target_path") or dbt_dir(lake) / "target") / "static_index.html"
     if docs.exists():
         data["links"]["dbt_docs"] = str(docs)
-    if build.get("round") == round and build.get("success") and db.exists():
+    if (db := marts_file(lake, round, successful=True)) is not None:
         data.update(
             funnel=_funnel(db, round),
             margins=_margins(db, round),

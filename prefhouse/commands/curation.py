@@ -101,15 +101,13 @@ def validate_cmd(args: argparse.Namespace) -> int:
     lake = open_lake(args, create=False)
     extra = {}
     if args.round is not None:
-        from lake.builds import last_build
-        from pipelines.dbt_runner import duckdb_path
+        from lake.builds import marts_file
 
         tag = f"round-{args.round}"
         for table in ("curated", "flipped"):
             extra[table] = table_frame(lake, table, tag if tag in lake.tags(table) else None, round=args.round)
-        build = last_build(lake) or {}
-        if build.get("round") == args.round and duckdb_path(lake).exists():
-            extra["curated_pairs"] = mart_frame(duckdb_path(lake), args.round)
+        if (marts := marts_file(lake, args.round)) is not None:
+            extra["curated_pairs"] = mart_frame(marts, args.round)
     name = args.name or ("validate" if args.round is None else f"validate-round-{args.round}")
     result = run_gate(lake, name, tables=LAKE_TABLES, extra_frames=extra)
     print(result.summary())
@@ -118,15 +116,14 @@ def validate_cmd(args: argparse.Namespace) -> int:
 
 
 def report_cmd(args: argparse.Namespace) -> int:
-    from lake.builds import last_build
+    from lake.builds import marts_file
     from pipelines.report import write_report
     from pipelines.report.collect import collect, load, report_dir
 
     lake = open_lake(args, create=False)
-    build = last_build(lake) or {}
     saved = load(lake, args.round)
     # The marts hold the last build only: re-collect when they are this round's, else use the saved data.
-    data = collect(lake, args.round) if build.get("round") == args.round or saved is None else saved
+    data = collect(lake, args.round) if marts_file(lake, args.round) is not None or saved is None else saved
     out = args.out or report_dir(lake, args.round) / "report.html"
     write_report(data, out)
     print(f"report: {out.resolve()}")
