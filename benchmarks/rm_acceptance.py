@@ -60,7 +60,7 @@ def checkable(args: argparse.Namespace) -> dict:
 
 def heldout_by_category(model, tok, max_length: int, val) -> dict:
     """Held-out accuracy per category."""
-    from rm.benchmarks_formats import BenchItem
+    from lake.benchmarks import BenchItem
     from rm.evaluate import evaluate_items
 
     items = [BenchItem("pair", e.conversation, [e.chosen, e.rejected], e.category or "all") for e in val]
@@ -70,8 +70,8 @@ def heldout_by_category(model, tok, max_length: int, val) -> dict:
 
 def hh(args: argparse.Namespace) -> dict:
     from pipelines.ingest import RawPair, read_file
+    from pipelines.ingest.registry import read_bench
     from rm import EvalConfig, train_config, train_examples
-    from rm.benchmarks_formats import read_bench
     from rm.data import Example, split_holdout
     from rm.evaluate import evaluate_items
     from rm.inference import load_run

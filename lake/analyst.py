@@ -136,7 +136,9 @@ def _copy_round(con: Any, round: int, db: Path) -> None:
     schema = f"marts_round_{round}"
     con.execute(f"drop schema if exists {schema} cascade")
     con.execute(f"create schema {schema}")
-    con.execute("attach " + "'" + str(db).replace("'", "''") + "' as _src (read_only)")
+    from lake.sql import sql_string  # lake.sql imports this module
+
+    con.execute(f"attach {sql_string(str(db))} as _src (read_only)")
     try:
         names = con.execute(
             "select table_name from duckdb_tables() where database_name = '_src' and schema_name = 'main'"

@@ -132,7 +132,7 @@ def export_snapshot(
     import duckdb
 
     from lake.card import write_card
-    from lake.sql import duckdb_config
+    from lake.sql import duckdb_config, sql_string
 
     if format not in ("parquet", "jsonl"):
         raise ValueError(f"export format must be parquet or jsonl, not {format!r}")
@@ -152,8 +152,7 @@ def export_snapshot(
     try:
         con.register("snap", ds)
         options = "FORMAT parquet" if format == "parquet" else "FORMAT json"
-        path = str(target).replace("'", "''")
-        con.execute(f"COPY (SELECT {select} FROM snap {where}) TO '{path}' ({options})")
+        con.execute(f"COPY (SELECT {select} FROM snap {where}) TO {sql_string(str(target))} ({options})")
         rows = int(con.execute(f"SELECT count(*) FROM snap {where}").fetchone()[0])
         ties = int(con.execute("SELECT count(*) FROM snap WHERE is_tie").fetchone()[0]) if where else 0
         manifest = {**snapshot.describe(), "rows": rows, "ties_left_out": ties, "format": format,

@@ -15,6 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from lake.sql import sql_string
+
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 MACROS = PROJECT_DIR / "macros" / "rules.sql"
 
@@ -88,7 +90,7 @@ class TrustRule:
 
 def gold_sql(labels: str, round: int | None, excluded_annotators: list[str] | None = None) -> str:
     """The gold-verdict query over the relation named ``labels`` (``human_labels`` rows)."""
-    names = ", ".join("'" + a.replace("'", "''") + "'" for a in sorted(excluded_annotators or []))
+    names = ", ".join(sql_string(a) for a in sorted(excluded_annotators or []))
     return render(
         "gold_verdicts_sql",
         labels=labels,

@@ -6,6 +6,9 @@ registered as its pinned Lance dataset (DuckDB scans it with projection and filt
 pushdown), all of one lake commit. A quoted identifier ``"pairs@round-3"`` (tag) or ``"pairs@12"`` (version)
 in a query is parsed out and registered too.
 
+:func:`sql_string` and :func:`sql_in` are the one way the code quotes a value into SQL or a
+Lance filter.
+
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,16 @@ from lake.schemas import TABLES
 from lake.store import Lake, LakeError
 
 TIME_TRAVEL = re.compile(r'"([A-Za-z][A-Za-z0-9_]*)@([A-Za-z0-9_.\-]+)"')
+
+
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal (DuckDB and Lance filters alike): in single quotes, each quote doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_in(column: str, values: Iterable[str]) -> str:
+    """The filter ``column IN ('a', 'b', ...)``, each value quoted by :func:`sql_string`."""
+    return f"{column} IN ({', '.join(sql_string(v) for v in values)})"
 
 
 def duckdb_config(threads: int = 2) -> dict[str, Any]:

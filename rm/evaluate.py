@@ -13,26 +13,24 @@ Metrics (one ``rm_eval`` row each: run_id, bench, subset, metric, n, value):
 - best-of-N: ``best_of_n_accuracy`` (the top-scored candidate is a correct one) and
   ``accuracy`` over every (correct, incorrect) candidate pair.
 
-Benchmark files are read through the layout registry (:func:`pipelines.ingest.registry.read_bench`,
-the same detection and parsers as ``prefhouse ingest --as-benchmark``; docs/benchmarks.md).
-Results go to the ``rm_eval`` lake table and to a JSON file. :func:`evaluate` is ``prefhouse
-eval``; :func:`evaluate_benches` scores one run on benchmarks already read (a round's
-``eval_benchmarks`` step, with :func:`read_spread`'s per-file limit).
+The evaluator reads no file: its callers hand it :class:`~lake.benchmarks.BenchItem` rows read by the
+layout registry (:func:`pipelines.ingest.registry.read_bench` and ``read_spread``, the same detection
+and parsers as ``prefhouse ingest --as-benchmark``; docs/benchmarks.md), which sits a layer above.
+Results go to the ``rm_eval`` lake table and to a JSON file. :func:`evaluate_benches` scores one run
+on benchmarks already read (and on gold): ``prefhouse eval`` (``prefhouse.commands.rm.evaluate``)
+and a round's ``eval_benchmarks`` step call it.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.ingest.model import Rejected
-from pipelines.ingest.registry import BenchItem, bench_files, read_bench
-from rm.config import EvalConfig
+from lake.benchmarks import BenchItem
 from rm.inference import load_run, run_id_of, score_sides
 
 
@@ -129,79 +127,41 @@ def bench_name(path: str | Path, explicit: str | None = None) -> str:
     return p.name.split(".")[0] if p.is_file() else p.name
 
 
-def spread(items: Sequence[BenchItem], limit: int | None) -> list[BenchItem]:
-    """At most ``limit`` of ``items``, taken in turn from each category (in file order within one).
-
-    A file grouped by category (EvalBiasBench's bias types) then keeps every category, where
-    its first ``limit`` rows would be one or two of them. The items keep their file order.
-    """
-    if limit is None or len(items) <= limit:
-        return list(items)
-    queues: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        queues[item.category].append(i)
-    picked: list[int] = []
-    depth = 0
-    while len(picked) < limit:
-        picked += [q[depth] for q in queues.values() if depth < len(q)][: limit - len(picked)]
-        depth += 1
-    return [items[i] for i in sorted(picked)]
-
-
-def read_spread(path: str | Path, limit: int | None = None, rejected: list[Rejected] | None = None) -> list[BenchItem]:
-    """The scored items of a benchmark file or folder, at most ``limit`` per file spread over its
-    categories (:func:`spread`); rows that do not parse go to ``rejected``."""
-    return [item for file in bench_files(path) for item in spread(list(read_bench(file, rejected=rejected)), limit)]
-
-
 def evaluate_benches(
     lake: Any,
     run_dir: str | Path,
-    benches: Mapping[str, Sequence[BenchItem]],
+    benches: Mapping[str, Iterable[BenchItem]] | Iterable[tuple[str, Iterable[BenchItem]]],
     device: str = "auto",
     threads: int = 2,
     batch_size: int = 64,
     on_bench: Callable[[str, int, list[dict[str, Any]]], None] | None = None,
+    max_length: int | None = None,
+    out_json: Path | None = None,
+    gold: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Score the run in ``run_dir`` on each ``{bench name: items}``; one ``rm_eval`` write (and
-    ``RUN/eval/<name>.json``) per bench, then ``on_bench(name, n_items, rows)``."""
+    """Score the run in ``run_dir`` on each ``{bench name: items}`` (or ``(name, items)`` pair, read as
+    it is scored), then on the lake's gold pairs (bench ``gold``) with ``gold``; one ``rm_eval`` write
+    (and ``out_json``, else ``RUN/eval/<name>.json``) per bench, then ``on_bench(name, n_items, rows)``.
+    ``max_length``: the run's own when None."""
     model, tok, run_cfg = load_run(run_dir, device, threads)
     run_id = run_id_of(run_dir)
-    max_length = int(run_cfg.get("max_length", 256))
+    max_length = max_length or int(run_cfg.get("max_length", 256))
     results: dict[str, list[dict[str, Any]]] = {}
-    for name, items in benches.items():
-        rows = evaluate_items(model, tok, items, max_length, batch_size)
-        write_results(lake, run_id, name, rows, Path(run_dir) / "eval" / f"{name}.json")
-        results[name] = rows
-        if on_bench is not None:
-            on_bench(name, len(items), rows)
-    return results
 
-
-def evaluate(lake: Any, config: EvalConfig) -> dict[str, list[dict[str, Any]]]:
-    """Evaluate ``config.run`` on each benchmark path (and gold); write rm_eval and JSON files."""
-    from rm.data import read_gold_pairs
-
-    model, tok, run_cfg = load_run(config.run, config.device, config.torch_threads)
-    run_id = run_id_of(config.run)
-    max_length = config.max_length or int(run_cfg.get("max_length", 256))
-    results: dict[str, list[dict[str, Any]]] = {}
-    for path in config.bench:
-        name = bench_name(path, config.name)
-        skipped: list[Rejected] = []
-        items = read_bench(path, config.format, config.limit, rejected=skipped)
-        rows = evaluate_items(model, tok, items, max_length, config.batch_size)
-        if skipped:
-            reasons = Counter(r.reason for r in skipped)
-            print(f"prefhouse eval: {name}: {len(skipped)} rows skipped (not parsed: {dict(reasons)}; "
-                  f"first: row {skipped[0].source_row}, {skipped[0].detail})", file=sys.stderr)  # fmt: skip
-        out = config.out_json or Path(config.run) / "eval" / f"{name}.json"
+    def one(name: str, items: Iterable[BenchItem], out: Path) -> None:
+        read = list(items)
+        rows = evaluate_items(model, tok, read, max_length, batch_size)
         write_results(lake, run_id, name, rows, out)
         results[name] = rows
-    if config.gold:
-        gold = read_gold_pairs(lake, run_cfg.get("gold_table", "pairs"), run_cfg.get("gold_at"))
-        items = [BenchItem("pair", e.conversation, [e.chosen, e.rejected], e.category or "gold") for e in gold]
-        rows = evaluate_items(model, tok, items, max_length, config.batch_size)
-        write_results(lake, run_id, "gold", rows, Path(config.run) / "eval" / "gold.json")
-        results["gold"] = rows
+        if on_bench is not None:
+            on_bench(name, len(read), rows)
+
+    for name, items in benches.items() if isinstance(benches, Mapping) else benches:
+        one(name, items, out_json or Path(run_dir) / "eval" / f"{name}.json")
+    if gold:
+        from rm.data import read_gold_pairs
+
+        pairs = read_gold_pairs(lake, run_cfg.get("gold_table", "pairs"), run_cfg.get("gold_at"))
+        items = [BenchItem("pair", e.conversation, [e.chosen, e.rejected], e.category or "gold") for e in pairs]
+        one("gold", items, Path(run_dir) / "eval" / "gold.json")
     return results

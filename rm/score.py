@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lake.sql import sql_string
 from rm.config import ScoreConfig
 from rm.data import Example, encode
 from rm.inference import load_run, run_id_of, score_encoded, sigmoid
@@ -40,8 +41,7 @@ def scored_ids(lake: Any, run_id: str) -> set[str]:
     """Pairs this run already has rows for in ``rm_scores`` (what a resumed run skips)."""
     if not lake.exists("rm_scores"):
         return set()
-    escaped = run_id.replace("'", "''")
-    t = lake.dataset("rm_scores").to_table(columns=["pair_id"], filter=f"run_id = '{escaped}'")
+    t = lake.dataset("rm_scores").to_table(columns=["pair_id"], filter=f"run_id = {sql_string(run_id)}")
     return set(t["pair_id"].to_pylist())
 
 
@@ -146,8 +146,7 @@ def score_columns(scores: Any, run_id: str) -> Any:
     import pyarrow as pa
 
     prefix = column_prefix(run_id)
-    escaped = run_id.replace("'", "''")
-    rows = scores.to_table(columns=["pair_id", *SCORE_FIELDS], filter=f"run_id = '{escaped}'")
+    rows = scores.to_table(columns=["pair_id", *SCORE_FIELDS], filter=f"run_id = {sql_string(run_id)}")
     # a re-scored pair has several rows: keep the latest one per pair
     rows = rows.group_by("pair_id", use_threads=False).aggregate([(f, "last") for f in SCORE_FIELDS])
     return pa.table({"pair_id": rows["pair_id"], **{prefix + f: rows[f + "_last"] for f in SCORE_FIELDS}})

@@ -13,13 +13,9 @@ import pyarrow.compute as pc
 
 from lake import Lake
 from lake.labels import gold_verdicts  # noqa: F401 (re-exported: the judges and the gate call data.gold_verdicts)
+from lake.sql import sql_in
 
 PAIR_COLUMNS = ["pair_id", "conversation", "chosen", "rejected", "category"]
-
-
-def _in(column: str, values: list[str]) -> str:
-    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return f"{column} IN ({quoted})"
 
 
 def read(lake: Lake, table: str, columns: list[str] | None = None, filter: str | None = None) -> pa.Table:
@@ -30,7 +26,7 @@ def load_pairs(lake: Lake, pair_ids: list[str] | None = None) -> dict[str, dict[
     """Pairs by id (all pairs when ``pair_ids`` is None), in the order asked for."""
     if pair_ids is not None and not pair_ids:
         return {}
-    filt = None if pair_ids is None else _in("pair_id", sorted(set(pair_ids)))
+    filt = None if pair_ids is None else sql_in("pair_id", sorted(set(pair_ids)))
     rows = {r["pair_id"]: r for r in read(lake, "pairs", PAIR_COLUMNS, filt).to_pylist()}
     order = pair_ids if pair_ids is not None else sorted(rows)
     return {p: rows[p] for p in order if p in rows}
@@ -38,7 +34,7 @@ def load_pairs(lake: Lake, pair_ids: list[str] | None = None) -> dict[str, dict[
 
 def load_attributes(lake: Lake, pair_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """The latest ``ok`` attributes row per pair (any model or template)."""
-    filt = "status = 'ok'" + ("" if pair_ids is None else " AND " + _in("pair_id", sorted(set(pair_ids) or {""})))
+    filt = "status = 'ok'" + ("" if pair_ids is None else " AND " + sql_in("pair_id", sorted(set(pair_ids) or {""})))
     table = read(lake, "attributes", None, filt)
     out: dict[str, dict[str, Any]] = {}
     for row in sorted(table.to_pylist(), key=lambda r: r["annotated_at"]):

@@ -15,13 +15,14 @@ from typing import Any
 import pyarrow as pa
 
 from lake import Lake
+from lake.benchmarks import BenchItem
 from lake.ids import prompt_id
 from lake.schemas import BENCHMARK_PROMPTS
 from pipelines.ingest.files import Batch, FilePlan, with_fault_rows
 from pipelines.ingest.known import KnownIds, known_ids
 from pipelines.ingest.model import Rejected
 from pipelines.ingest.quarantine import QuarantineLog
-from pipelines.ingest.registry import BenchItem, iter_items
+from pipelines.ingest.registry import iter_items
 
 
 def write_benchmark(lake: Lake, txn: Any, batch: Batch) -> None:

@@ -15,17 +15,12 @@ detector accepts the row is the file's. There are two kinds:
   that is not a pair's; the parser turns one row into a :class:`BenchItem`. Plain ingest
   refuses these files and says to pass ``--as-benchmark``.
 
-:func:`iter_items` reads a file of any layout as :class:`BenchItem` rows (and :class:`Rejected`
-rows for what does not parse, with ingest's reason codes): ``prefhouse ingest --as-benchmark``
-keeps the first user turn and the item id of each (``benchmark_prompts``), ``prefhouse eval``
-(:func:`read_bench`) scores the responses as the item's ``kind`` says:
-
-- ``pair``: ``responses = [chosen, rejected]``; correct when r(chosen) > r(rejected);
-- ``tie``: a pair whose label is a tie: its prompt is a benchmark prompt, eval does not score it;
-- ``rmbench``: ``responses`` = RM-Bench's 3 chosen then 3 rejected style variants (concise,
-  detailed plain, detailed markdown): the 3x3 grid of chosen i vs rejected j gives easy
-  (i > j), normal (i == j) and hard (i < j) accuracy;
-- ``bon``: best-of-N: N candidates and which are correct (``correct``).
+:func:`iter_items` reads a file of any layout as :class:`~lake.benchmarks.BenchItem` rows (and
+:class:`Rejected` rows for what does not parse, with ingest's reason codes): ``prefhouse ingest
+--as-benchmark`` keeps the first user turn and the item id of each (``benchmark_prompts``);
+:func:`read_bench` (at most N items per file) and :func:`read_spread` (N spread over each file's
+categories) are the items the evaluator (:mod:`rm.evaluate`) scores, as the item's ``kind`` says
+(:mod:`lake.benchmarks`), handed to it by ``prefhouse eval`` and the round's ``eval_benchmarks`` step.
 
 The item id is the row's own id field where the layout has one (``id``, ``pair_id``,
 ``pair_uid``, ``bon_uid``, ``question_id``, ...), else its row index in the file. docs/benchmarks.md
@@ -34,11 +29,13 @@ lists every layout with its detector and how it is judged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lake.benchmarks import BenchItem
 from lake.ids import normalize_text
 from pipelines.ingest.arena import read_arena, read_pku
 from pipelines.ingest.flat import read_flat, read_generic, read_trl
@@ -57,25 +54,6 @@ from pipelines.ingest.sources import expand_paths, first_row, iter_rows, suffix
 
 Reader = Callable[..., Iterator[RawPair | Rejected]]
 Row = Mapping[str, Any]
-
-
-@dataclass(slots=True)
-class BenchItem:
-    """One benchmark item: a prompt, the responses to score and how to judge them (module docstring)."""
-
-    kind: str  # pair | tie | rmbench | bon
-    conversation: list[dict[str, str]]
-    responses: list[str]
-    category: str  # the benchmark's own subset / domain / category; "" when it has none
-    correct: list[bool] | None = None  # bon only: which responses are correct
-    item_id: str = ""  # the row's own id, else its row index
-    source_row: int = 0
-    layout: str = ""
-
-    @property
-    def first_prompt(self) -> str:
-        """The first user turn: what decontamination matches on."""
-        return next((t["content"] for t in self.conversation if t["role"] == "user"), self.conversation[0]["content"])
 
 
 @dataclass(frozen=True)
@@ -449,3 +427,28 @@ def read_bench(path: str | Path, format: str = "auto", limit: int | None = None,
             if not item.category or item.category == "all":  # "all" is the tally's total
                 item.category = file.parent.name if file.parent.name not in ("", "all") else "uncategorised"
             yield item
+
+
+def spread(items: Sequence[BenchItem], limit: int | None) -> list[BenchItem]:
+    """At most ``limit`` of ``items``, taken in turn from each category (in file order within one).
+
+    A file grouped by category (EvalBiasBench's bias types) then keeps every category, where
+    its first ``limit`` rows would be one or two of them. The items keep their file order.
+    """
+    if limit is None or len(items) <= limit:
+        return list(items)
+    queues: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        queues[item.category].append(i)
+    picked: list[int] = []
+    depth = 0
+    while len(picked) < limit:
+        picked += [q[depth] for q in queues.values() if depth < len(q)][: limit - len(picked)]
+        depth += 1
+    return [items[i] for i in sorted(picked)]
+
+
+def read_spread(path: str | Path, limit: int | None = None, rejected: list[Rejected] | None = None) -> list[BenchItem]:
+    """The scored items of a benchmark file or folder, at most ``limit`` per file spread over its
+    categories (:func:`spread`); rows that do not parse go to ``rejected``."""
+    return [item for file in bench_files(path) for item in spread(list(read_bench(file, rejected=rejected)), limit)]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lake import Lake
+from lake.sql import sql_string
 from pipelines.annotate import data
 
 OBJECTIVITY_RANK = {"objective": 0, "subjective": 1}
@@ -80,7 +81,8 @@ def candidate_ids(lake: Lake, round: int | None) -> list[str]:
 
 def ordered_queue(lake: Lake, annotator: str, round: int | None) -> list[str]:
     """Pair ids left for ``annotator``, best first."""
-    done = set(data.read(lake, "human_labels", ["pair_id"], f"annotator = '{_q(annotator)}'")["pair_id"].to_pylist())
+    mine = data.read(lake, "human_labels", ["pair_id"], f"annotator = {sql_string(annotator)}")
+    done = set(mine["pair_id"].to_pylist())
     ids = [p for p in candidate_ids(lake, round) if p not in done]
     attrs = data.load_attributes(lake, ids) if ids else {}
 
@@ -91,17 +93,13 @@ def ordered_queue(lake: Lake, annotator: str, round: int | None) -> list[str]:
     return sorted(ids, key=key)
 
 
-def _q(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def item_for(lake: Lake, annotator: str, pair_id: str) -> dict[str, Any]:
     """The JSON the page shows: never the label, only the two responses as A and B."""
     pair = data.load_pairs(lake, [pair_id])[pair_id]
     first = chosen_shown_first(order_key(lake), annotator, pair_id)
     sides = ("chosen", "rejected") if first else ("rejected", "chosen")
     attrs = data.load_attributes(lake, [pair_id]).get(pair_id)
-    checks = data.read(lake, "prechecks", ["side", "is_correct", "rationale"], f"pair_id = '{_q(pair_id)}'")
+    checks = data.read(lake, "prechecks", ["side", "is_correct", "rationale"], f"pair_id = {sql_string(pair_id)}")
     by_side = {r["side"]: r for r in checks.to_pylist()}
     hint = {letter: by_side.get(side) for letter, side in zip("AB", sides, strict=True) if side in by_side}
     return {

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from lake import Lake
 from lake.reports import Counted
+from lake.sql import sql_string
 from pipelines.retrieval.encoder import Encoder
 
 TextStream = Callable[[], Iterator[pa.Table]]  # yields tables of (key, text, text_hash)
@@ -54,17 +55,13 @@ def vector_schema(key: str, dim: int) -> pa.Schema:
     return schema if key == "pair_id" else schema.set(0, pa.field(key, pa.string(), nullable=False))
 
 
-def _model_is(model: str) -> str:
-    return "model = '" + model.replace("'", "''") + "'"
-
-
 def _stored(lake: Lake, table: str, key: str, model: str) -> pl.DataFrame:
     """Keys already embedded by ``model``, with their text hash."""
     empty = pl.DataFrame(schema={key: pl.String, "text_hash": pl.String})
     if not lake.exists(table):
         return empty
     ds = lake.dataset(table)
-    reader = ds.scanner(columns=[key, "text_hash"], filter=_model_is(model)).to_reader()
+    reader = ds.scanner(columns=[key, "text_hash"], filter=f"model = {sql_string(model)}").to_reader()
     return pl.from_arrow(reader.read_all()) if ds.count_rows() else empty  # type: ignore[return-value]
 
 
@@ -80,7 +77,7 @@ def _donor_vectors(lake: Lake, donor: str | None, model: str, hashes: pl.Series)
         return None
     wanted = pl.DataFrame({"text_hash": hashes.unique()})
     found = []
-    for batch in lake.dataset(donor).to_batches(columns=["text_hash", "vector"], filter=_model_is(model)):
+    for batch in lake.dataset(donor).to_batches(columns=["text_hash", "vector"], filter=f"model = {sql_string(model)}"):
         found.append(pl.from_arrow(batch).join(wanted, on="text_hash", how="semi"))  # type: ignore[arg-type]
     return pl.concat(found).unique("text_hash", keep="first") if found else None
 

@@ -83,7 +83,8 @@ class EvalBenchmarks(Step):
         if not runs:
             return StepResult(status="skipped", message="no reward model this round")
         from pipelines.ingest.model import Rejected
-        from rm.evaluate import evaluate_benches, read_spread
+        from pipelines.ingest.registry import read_spread
+        from rm.evaluate import evaluate_benches
 
         try:
             paths = named_benchmarks(entries)

@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from lake import Lake
+from lake.sql import sql_in
 from pipelines.retrieval.embed import EMBEDDINGS, TEXT_COLUMNS, EmbedConfig, batch_texts, ok_attributes
 from pipelines.retrieval.encoder import Encoder
 from pipelines.retrieval.vectors import SyncReport, _stored, _stored_models, ensure_index, vector_schema
@@ -107,8 +108,7 @@ def embed_ray(lake: Lake, config: EmbedConfig | None = None, engine: EngineConfi
             message = f"embed {EMBEDDINGS}: {written.rows} texts with {config.model} (ray)"
             with lake.transaction(message) as txn:
                 for start in range(0, len(changed), DELETE_CHUNK):
-                    keys = ", ".join("'" + k.replace("'", "''") + "'" for k in changed[start : start + DELETE_CHUNK])
-                    txn.delete(EMBEDDINGS, f"pair_id IN ({keys})")
+                    txn.delete(EMBEDDINGS, sql_in("pair_id", changed[start : start + DELETE_CHUNK]))
                 txn.add_dataset(EMBEDDINGS, written.uri, overwrite=replace or not lake.exists(EMBEDDINGS))
                 report.index = ensure_index(lake, EMBEDDINGS, config.index_settings())
                 report.version = txn.record(EMBEDDINGS)

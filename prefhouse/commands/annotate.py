@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lake.configargs import add_config_args, config_from_args
-from prefhouse.commands.common import open_lake
+from prefhouse.commands.common import add_group, open_lake
 
 
 def _print(report: dict[str, Any]) -> None:
@@ -213,9 +213,7 @@ def _import_original(args: argparse.Namespace) -> int:
 
 
 def _label_parser(sub: argparse._SubParsersAction) -> None:
-    label = sub.add_parser("label", help="human verification: the labelling web app, Label Studio export/import")
-    lsub = label.add_subparsers(dest="label_command", metavar="ACTION")
-    lsub.required = True
+    lsub = add_group(sub, "label", "human verification: the labelling web app, Label Studio export/import")
     serve = lsub.add_parser(
         "serve",
         help="serve the labelling web app (answers append to human_labels at once)",
@@ -272,9 +270,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         " With --engine ray the calls are asked from Ray actors over the pairs' Lance fragments (the ray extra); "
         "docs/scale.md."
     )
-    annotate = sub.add_parser("annotate", help="LLM annotation of pairs")
-    asub = annotate.add_subparsers(dest="annotate_command", metavar="ACTION")
-    asub.required = True
+    asub = add_group(sub, "annotate", "LLM annotation of pairs")
     attrs = asub.add_parser(
         "attributes",
         help="write the preference attributes (5-tuple) of pairs with an LLM",

@@ -1,4 +1,4 @@
-"""Helpers shared by command handlers."""
+"""Helpers shared by the command modules: parser setup the commands repeat, and what their handlers open."""
 
 from __future__ import annotations
 
@@ -6,6 +6,18 @@ import argparse
 import os
 
 from lake import Lake
+
+
+def add_group(
+    sub: argparse._SubParsersAction, name: str, help: str, metavar: str = "ACTION"
+) -> argparse._SubParsersAction:
+    """``prefhouse NAME ACTION``: a command that is only a group of required sub-commands (``args.NAME_command``)."""
+    return sub.add_parser(name, help=help).add_subparsers(dest=f"{name}_command", metavar=metavar, required=True)
+
+
+def add_json_flag(p: argparse.ArgumentParser, help: str = "print JSON") -> None:
+    """``--json``: print machine-readable output instead of the table or text."""
+    p.add_argument("--json", action="store_true", help=help)
 
 
 def open_lake(args: argparse.Namespace, *, create: bool = True) -> Lake:

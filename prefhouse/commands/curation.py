@@ -8,14 +8,13 @@ import sys
 from pathlib import Path
 
 from lake.configargs import add_config_args, config_from_args
-from prefhouse.commands.common import open_lake
+from prefhouse.commands.common import add_group, add_json_flag, open_lake
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from pipelines.rounds.config import RoundConfig
 
-    rnd = sub.add_parser("round", help="run curation rounds (Stage 1 / Stage 2) and see their steps")
-    rsub = rnd.add_subparsers(dest="round_command", metavar="SUBCOMMAND", required=True)
+    rsub = add_group(sub, "round", "run curation rounds (Stage 1 / Stage 2) and see their steps", "SUBCOMMAND")
     p = rsub.add_parser(
         "run",
         help="run or resume round N of stage 1 or 2",
@@ -30,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_round_cmd)
     p = rsub.add_parser("status", help="the latest record of every step of every round")
     p.add_argument("--round", type=int, default=None, help="only this round")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_json_flag(p)
     p.set_defaults(func=status_cmd)
 
     p = sub.add_parser(

@@ -14,7 +14,7 @@ from typing import Any
 from lake.configargs import add_config_args, config_from_args
 from pipelines.dbt_runner import DbtBuildConfig
 from pipelines.publish import PublishConfig
-from prefhouse.commands.common import open_lake
+from prefhouse.commands.common import add_group, open_lake
 from prefhouse.commands.lakecmds import add_output_options, emit_result
 
 
@@ -123,9 +123,7 @@ def run_decontam_explain(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``dbt build``, ``dbt docs``, ``dbt sql`` and ``publish``."""
-    dbt = sub.add_parser("dbt", help="curate a round with the SQL models of dbt_project/").add_subparsers(
-        dest="dbt_command", metavar="COMMAND", required=True
-    )
+    dbt = add_group(sub, "dbt", "curate a round with the SQL models of dbt_project/", "COMMAND")
     p = dbt.add_parser(
         "build",
         help="dbt build (models, data tests, unit tests) for one round",
@@ -151,9 +149,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_options(p)
     p.set_defaults(func=run_sql)
 
-    decon = sub.add_parser(
-        "decontam", help="decontamination against benchmark prompts: hits per benchmark, and why a pair was flagged"
-    ).add_subparsers(dest="decontam_command", metavar="ACTION", required=True)
+    decon = add_group(
+        sub, "decontam", "decontamination against benchmark prompts: hits per benchmark, and why a pair was flagged"
+    )
     p = decon.add_parser("summary", help="contaminated pairs of the last build per benchmark and per rule")
     p.set_defaults(func=run_decontam_summary)
     p = decon.add_parser(

@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 from lake.configargs import add_config_args, config_from_args, config_to_dict
-from prefhouse.commands.common import open_lake
+from prefhouse.commands.common import add_json_flag, open_lake
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_args(p, NeardupConfig)
     add_config_args(p, EngineConfig)
     p.add_argument("--neardup", action="store_true", help="also run `prefhouse neardup` afterwards")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json_flag(p, "print the report as JSON")
     p.set_defaults(func=run_embed)
 
     p = sub.add_parser(
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_config_args(p, NeardupConfig)
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json_flag(p, "print the report as JSON")
     p.set_defaults(func=run_neardup)
 
     p = sub.add_parser(
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--round", type=int, required=True, metavar="N", help="curation round the queue is for")
     add_config_args(p, RetrieveConfig, skip=("round",))
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json_flag(p, "print the report as JSON")
     p.set_defaults(func=run_retrieve)
 
     p = sub.add_parser("nearest", help="the nearest pairs of a pair_id or of a text")
@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--filter", action="append", default=[], metavar="COL=VALUE",
         help="keep pairs whose column equals VALUE (category, source, task_category, objectivity, ...); repeatable",
     )  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print JSON lines")
+    add_json_flag(p, "print JSON lines")
     p.set_defaults(func=run_nearest)
 
 

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from lake.export import LAYOUTS
-from prefhouse.commands.common import open_lake
+from prefhouse.commands.common import add_group, add_json_flag, open_lake
 
 CELL = 60  # table output truncates cells to this many characters
 
@@ -30,12 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_sql)
 
     p = sub.add_parser("tables", help="list the lake's tables: committed version, rows, the tags of that version")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_json_flag(p)
     p.set_defaults(func=run_tables)
 
     p = sub.add_parser("history", help="list every version of a table")
     p.add_argument("table")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_json_flag(p)
     p.set_defaults(func=run_history)
 
     p = sub.add_parser("tag", help="name a version of a table (moves an existing tag)")
@@ -53,12 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Writers run this themselves after rolling back a crash; use it to check or to clean an old lake."
         ),
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_json_flag(p)
     p.set_defaults(func=run_reclaim)
 
-    db = sub.add_parser("db", help="the analyst DuckDB file <lake>/lake.duckdb").add_subparsers(
-        dest="db_command", metavar="ACTION", required=True
-    )
+    db = add_group(sub, "db", "the analyst DuckDB file <lake>/lake.duckdb")
     p = db.add_parser(
         "refresh",
         help="rebuild <lake>/lake.duckdb: every table, tagged version and round's marts",
@@ -72,9 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="write to this file instead of <lake>/lake.duckdb")
     p.set_defaults(func=run_db_refresh)
 
-    snap = sub.add_parser("snapshot", help="snapshots of lake tables for training jobs").add_subparsers(
-        dest="snapshot_command", metavar="ACTION", required=True
-    )
+    snap = add_group(sub, "snapshot", "snapshots of lake tables for training jobs")
     p = snap.add_parser(
         "export",
         help="export a table at a tag or version in a layout reward trainers read (TRL, OpenRLHF, text)",

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lake.configargs import add_config_args, config_from_args, config_to_dict
 from prefhouse.commands.common import open_lake
+
+if TYPE_CHECKING:
+    from lake import Lake
+    from lake.benchmarks import BenchItem
+    from rm.config import EvalConfig
 
 TRAIN_EPILOG = """examples:
   prefhouse train --table curated --tag round-1 --out runs/round-1-silver --role silver --round 1
@@ -121,9 +129,37 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluate(lake: Lake, config: EvalConfig) -> dict[str, list[dict[str, Any]]]:
+    """``prefhouse eval``: each ``--bench`` file or folder read by the layout registry and scored by the
+    evaluator (:func:`rm.evaluate.evaluate_benches`, which reads no file), then gold with ``--gold``.
+
+    A bench is read as it is scored; its rows that do not parse are counted on stderr.
+    """
+    from pipelines.ingest.model import Rejected
+    from pipelines.ingest.registry import read_bench
+    from rm.evaluate import bench_name, evaluate_benches
+
+    skipped: dict[str, list[Rejected]] = {}
+
+    def benches() -> Iterator[tuple[str, Iterator[BenchItem]]]:
+        for path in config.bench:
+            name = bench_name(path, config.name)
+            skipped[name] = []
+            yield name, read_bench(path, config.format, config.limit, rejected=skipped[name])
+
+    def said(name: str, n: int, rows: list[dict[str, Any]]) -> None:
+        bad = skipped.pop(name, [])
+        if bad:
+            reasons = Counter(r.reason for r in bad)
+            print(f"prefhouse eval: {name}: {len(bad)} rows skipped (not parsed: {dict(reasons)}; "
+                  f"first: row {bad[0].source_row}, {bad[0].detail})", file=sys.stderr)  # fmt: skip
+
+    return evaluate_benches(lake, config.run, benches(), config.device, config.torch_threads, config.batch_size,
+                            said, config.max_length, config.out_json, config.gold)  # fmt: skip
+
+
 def _eval(args: argparse.Namespace) -> int:
     from rm.config import EvalConfig
-    from rm.evaluate import evaluate
 
     config = config_from_args(EvalConfig, args)
     if not config.bench and not config.gold:

@@ -12,10 +12,11 @@ import json
 import pyarrow as pa
 import pytest
 
+from lake.benchmarks import BenchItem
 from lake.schemas import BENCHMARK_PROMPTS
 from pipelines.ingest import detect_format, ingest_paths
 from pipelines.ingest.model import Rejected
-from pipelines.ingest.registry import BENCHMARK_LAYOUTS, BY_NAME, BenchItem, detect_layout, detect_row, iter_items
+from pipelines.ingest.registry import BENCHMARK_LAYOUTS, BY_NAME, detect_layout, detect_row, iter_items
 from tests.conftest import DATA, REPO
 from tests.ingest.helpers import write_jsonl
 

@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from rm.benchmarks_formats import read_bench
+from pipelines.ingest.registry import read_bench
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"

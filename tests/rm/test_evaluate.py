@@ -49,8 +49,8 @@ def test_best_of_n():
 
 
 def test_eval_writes_rm_eval_rows_and_json(trained, tmp_path):
+    from prefhouse.commands.rm import evaluate
     from rm.config import EvalConfig
-    from rm.evaluate import evaluate
 
     lake, result, _ = trained
     bench = tmp_path / "mini.jsonl"

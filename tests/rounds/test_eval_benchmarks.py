@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from lake.configargs import config_from_args
+from pipelines.ingest.registry import read_spread
 from pipelines.rounds.config import RoundConfig
 from pipelines.rounds.steps_eval import named_benchmarks
 from prefhouse.cli import build_parser, main
-from rm.evaluate import read_spread
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "tests" / "bench_layouts"
