@@ -46,7 +46,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -124,12 +123,8 @@ def dbt_lake(work: Path, n: int) -> Path:
 
 def judge_lake(work: Path, n: int) -> Path:
     """N real pairs (the chosen side marked GOOD, which the server prefers) queued for the judge, 32 gold."""
-    import pyarrow as pa
-
     from lake import Lake
     from lake.records import pair_row, pairs_table
-    from lake.schemas import RETRIEVAL_QUEUE
-    from pipelines.labelapp import append_labels, label_row
 
     root = work / f"judge-lake-{n}"
     if (root / ".ready").exists():
@@ -142,22 +137,11 @@ def judge_lake(work: Path, n: int) -> Path:
         p = seeds[i % len(seeds)]
         return pair_row(f"{p.conversation[0]['content']} [{tag}{i}]", p.chosen + " GOOD", p.rejected, source_row=i)
 
+    sys.path.insert(0, str(REPO / "tests" / "scale"))
+    from scale_helpers import seed_judge_queue  # the Ray judge test's seeding: the same lake layout
+
     pool = pairs_table([row(i, "#") for i in range(n)])
-    gold = [row(i, "gold ") for i in range(N_GOLD_JUDGE)]
-    with lake.transaction("benchmark pool") as txn:
-        txn.append("pairs", pool)
-        txn.append("pairs", pairs_table(gold))
-    append_labels(lake, [label_row(g["pair_id"], "ann", "chosen") for g in gold])
-    anchors = [
-        {"gold_pair_id": g["pair_id"], "rank": r, "similarity": 0.9, "p": 0.4, "k": 8} for r, g in enumerate(gold)
-    ]
-    now = datetime.now(UTC)
-    queue = [
-        {"round": 1, "pair_id": p, "anchors": anchors[(i % 4) * 8 : (i % 4) * 8 + 8], "best_similarity": 0.5,
-         "route": "judge", "queued_at": now}
-        for i, p in enumerate(pool["pair_id"].to_pylist())
-    ]  # fmt: skip
-    lake.append("retrieval_queue", pa.Table.from_pylist(queue, schema=RETRIEVAL_QUEUE))
+    seed_judge_queue(lake, pool, [row(i, "gold ") for i in range(N_GOLD_JUDGE)])
     (root / ".ready").touch()
     return root
 
@@ -168,7 +152,6 @@ def vector_lake(work: Path, n: int) -> tuple[Path, float]:
 
     from lake import Lake
     from pipelines.retrieval import IndexSettings
-    from pipelines.retrieval.vectors import ensure_index
 
     root = work / f"vector-lake-{n}"
     ready = root / ".ready"
@@ -183,12 +166,7 @@ def vector_lake(work: Path, n: int) -> tuple[Path, float]:
     index_s = 0.0
     settings = IndexSettings()
     if n >= settings.ann_min_rows:
-        start = time.perf_counter()
-        with lake.transaction("index") as txn:
-            txn.track("embeddings")
-            ensure_index(lake, "embeddings", settings)
-            txn.record("embeddings")
-        index_s = time.perf_counter() - start
+        index_s = bench("embed_retrieve").build_index(lake, settings)
     ready.write_text(f"{index_s:.3f}")
     return root, index_s
 

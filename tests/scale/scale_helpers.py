@@ -67,6 +67,33 @@ def pair_rows(n: int, offset: int = 0) -> list[dict]:
     return rows
 
 
+def seed_judge_queue(lake: object, pool: object, gold: list[dict], n_queued: int | None = None) -> None:
+    """``pool`` and ``gold`` into ``pairs`` in one commit, every gold pair labelled chosen by a human, and
+    the first ``n_queued`` pool pairs (all by default) queued for the judge, 8 gold anchors each."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from lake.records import pairs_table
+    from lake.schemas import RETRIEVAL_QUEUE
+    from pipelines.labelapp import append_labels, label_row
+
+    with lake.transaction("seed") as txn:  # type: ignore[attr-defined]
+        txn.append("pairs", pool)
+        txn.append("pairs", pairs_table(gold))
+    append_labels(lake, [label_row(g["pair_id"], "ann", "chosen") for g in gold])  # type: ignore[arg-type]
+    anchors = [
+        {"gold_pair_id": g["pair_id"], "rank": r, "similarity": 0.9, "p": 0.4, "k": 8} for r, g in enumerate(gold)
+    ]
+    now = datetime.now(UTC)
+    queue = [
+        {"round": 1, "pair_id": p, "anchors": anchors[(i % 4) * 8 : (i % 4) * 8 + 8], "best_similarity": 0.5,
+         "route": "judge", "queued_at": now}
+        for i, p in enumerate(pool["pair_id"].to_pylist()[:n_queued])  # type: ignore[index]
+    ]  # fmt: skip
+    lake.append("retrieval_queue", pa.Table.from_pylist(queue, schema=RETRIEVAL_QUEUE))  # type: ignore[attr-defined]
+
+
 def make_run(folder: Path, run_id: str, checkpoint: Path | None = None) -> Path:
     """A run folder named ``run_id`` (sharing ``checkpoint`` by a link when given)."""
     folder.mkdir(parents=True, exist_ok=True)

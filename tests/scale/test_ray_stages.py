@@ -17,14 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "annotate"))
 
 import scale_helpers  # noqa: E402
 from fake_openai import FakeOpenAI, attributes_answer, oracle_judge, user_text  # noqa: E402
-from scale_helpers import Boom  # noqa: E402
+from scale_helpers import Boom, seed_judge_queue  # noqa: E402
 
 from lake import Lake  # noqa: E402
-from lake.records import pair_row, pairs_table  # noqa: E402
-from lake.schemas import RETRIEVAL_QUEUE  # noqa: E402
+from lake.records import pair_row  # noqa: E402
 from pipelines.annotate import GateConfig, JudgeConfig, judge_queue, make_backend  # noqa: E402
 from pipelines.annotate.llm import LLMConfig  # noqa: E402
-from pipelines.labelapp import append_labels, label_row  # noqa: E402
 from pipelines.scale import EngineConfig, RayRunner  # noqa: E402
 from pipelines.scale.embed import embed_ray  # noqa: E402
 
@@ -39,20 +37,7 @@ def _seed(root: Path, pool: pa.Table) -> Lake:
     """The 20k pairs plus 32 human-labelled gold pairs; the first N_QUEUED pairs queued for the judge."""
     lake = Lake(root)
     gold = [pair_row(f"gold question {i}?", f"GOOD answer {i}", f"bad answer {i}", source_row=i) for i in range(32)]
-    with lake.transaction("seed") as txn:
-        txn.append("pairs", pool)
-        txn.append("pairs", pairs_table(gold))
-    append_labels(lake, [label_row(g["pair_id"], "ann", "chosen") for g in gold])
-    anchors = [
-        {"gold_pair_id": g["pair_id"], "rank": r, "similarity": 0.9, "p": 0.4, "k": 8} for r, g in enumerate(gold)
-    ]
-    now = datetime.now(UTC)
-    queue = [
-        {"round": 1, "pair_id": p, "anchors": anchors[(i % 4) * 8 : (i % 4) * 8 + 8], "best_similarity": 0.5,
-         "route": "judge", "queued_at": now}
-        for i, p in enumerate(pool["pair_id"].to_pylist()[:N_QUEUED])
-    ]  # fmt: skip
-    lake.append("retrieval_queue", pa.Table.from_pylist(queue, schema=RETRIEVAL_QUEUE))
+    seed_judge_queue(lake, pool, gold, N_QUEUED)
     return lake
 
 
