@@ -176,14 +176,16 @@ class Transaction:
     def commit_staged(self, table: str, schema: pa.Schema | None = None) -> int | None:
         """Add the staged files of ``table`` as one new version (None when nothing was staged)."""
         fragments = self.staged.pop(table, [])
-        if not fragments:
-            return None
+        return self._commit_fragments(table, fragments, schema or TABLES[table]) if fragments else None
+
+    def _commit_fragments(self, table: str, fragments: list[Any], schema: pa.Schema, overwrite: bool = False) -> int:
+        """One new version of ``table``: ``fragments`` appended, or (new table, ``overwrite``) its only rows."""
         path = str(self.lake.path(table))
-        if self._exists(table):
-            read_version = lance.dataset(path).version
+        read_version = lance.dataset(path).version if self._exists(table) else None
+        if read_version is not None and not overwrite:
             operation: Any = lance.LanceOperation.Append(fragments)
         else:
-            read_version, operation = None, lance.LanceOperation.Overwrite(schema or TABLES[table], fragments)
+            operation = lance.LanceOperation.Overwrite(schema, fragments)
         ds = lance.LanceDataset.commit(path, operation, read_version=read_version, commit_message=self.message)
         self.written[table] = ds.version
         return ds.version
@@ -214,24 +216,15 @@ class Transaction:
                     f"cannot add {source} to {table!r}: Lance format {src.data_storage_version}, "
                     f"the table's is {target.data_storage_version}"
                 )
+        specs = [f.to_json() for f in fragments]
+        if any(spec.get("deletion_file") for spec in specs):
+            raise LakeError(f"cannot add {source} to {table!r}: it has deleted rows (rewrite it first)")
         (path / "data").mkdir(parents=True, exist_ok=True)
-        moved = []
         for fragment in fragments:
             for data_file in fragment.data_files():
                 os.replace(Path(source) / "data" / data_file.path, path / "data" / data_file.path)
-            spec = fragment.to_json()
-            if spec.get("deletion_file"):
-                raise LakeError(f"cannot add {source} to {table!r}: it has deleted rows (rewrite it first)")
-            moved.append(lance.FragmentMetadata.from_json(json.dumps({**spec, "id": 0})))  # ids assigned at commit
-        if exists and not overwrite:
-            read_version: int | None = lance.dataset(str(path)).version
-            operation: Any = lance.LanceOperation.Append(moved)
-        else:
-            read_version = lance.dataset(str(path)).version if exists else None
-            operation = lance.LanceOperation.Overwrite(src.schema, moved)
-        ds = lance.LanceDataset.commit(str(path), operation, read_version=read_version, commit_message=self.message)
-        self.written[table] = ds.version
-        return ds.version
+        moved = [lance.FragmentMetadata.from_json(json.dumps({**spec, "id": 0})) for spec in specs]  # ids: at commit
+        return self._commit_fragments(table, moved, src.schema, overwrite)
 
     def overwrite(self, table: str, data: Data, schema: pa.Schema | None = None) -> int:
         """Replace the table's rows (older versions stay readable)."""

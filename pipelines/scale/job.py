@@ -153,7 +153,8 @@ def write_table(
     from lake.store import STORAGE_VERSION
 
     with lake.staging("ray") as folder, ray_cluster(config):
-        uri = str(folder / "rows.lance")
+        path = folder / "rows.lance"
+        uri = str(path)
         data, version = _dataset(lake, table, at, stage, config)
         rows = 0
         if data is not None:
@@ -165,5 +166,5 @@ def write_table(
                 data_storage_version=storage_version or STORAGE_VERSION,
                 ray_remote_args={"num_cpus": config.ray_read_cpus},
             )
-            rows = lance.dataset(uri).count_rows() if (folder / "rows.lance").exists() else 0
+            rows = lance.dataset(uri).count_rows() if path.exists() else 0
         yield Written(uri, rows, table, version)

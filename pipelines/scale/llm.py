@@ -33,19 +33,24 @@ PAID = "_n_paid"  # the column each actor adds: calls it paid for, per row
 class CallWorker:
     """One actor: the backend and the call cache, opened once; a batch of pairs in, the stage's rows out."""
 
-    def __init__(self, llm: LLMConfig, lake_root: str, work: CallWork, wanted: frozenset[str], schema: pa.Schema):
+    def __init__(self, llm: LLMConfig, lake_root: str, work: CallWork, wanted: frozenset[str]) -> None:
         self.backend = make_backend(llm)
         self.cache = CallCache.for_lake(lake_root)
-        self.work, self.wanted, self.schema = work, wanted, schema
+        self.work, self.wanted = work, wanted
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         pairs = {r["pair_id"]: r for r in batch.to_pylist() if r["pair_id"] in self.wanted}
         if not pairs:
-            return self.schema.empty_table()
+            return output_schema(self.work).empty_table()
         rows, paid = self.work.answer(self.backend, self.cache, pairs)
-        table = pa.Table.from_pylist(rows, schema=self.schema.remove(self.schema.get_field_index(PAID)))
+        table = pa.Table.from_pylist(rows, schema=self.work.row_schema)
         per_row = [paid if i == 0 else 0 for i in range(table.num_rows)]  # the batch's count, on its first row
         return table.append_column(PAID, pa.array(per_row, pa.int64()))
+
+
+def output_schema(work: CallWork) -> pa.Schema:
+    """The rows an actor returns: the stage's table, plus the calls it paid for."""
+    return work.row_schema.append(pa.field(PAID, pa.int64()))
 
 
 def llm_config(backend: ChatBackend) -> LLMConfig:
@@ -67,12 +72,10 @@ class RayRunner:
     def __call__(self, lake: Lake, backend: ChatBackend, pair_ids: list[str], work: CallWork) -> tuple[Rows, int]:
         if not pair_ids:
             return [], 0
-        schema = work.row_schema.append(pa.field(PAID, pa.int64()))
         kwargs: dict[str, Any] = {
-            "llm": llm_config(backend), "lake_root": str(lake.root), "work": work,
-            "wanted": frozenset(pair_ids), "schema": schema,
+            "llm": llm_config(backend), "lake_root": str(lake.root), "work": work, "wanted": frozenset(pair_ids),
         }  # fmt: skip
-        stage = Stage(CallWorker, kwargs, schema, columns=data.PAIR_COLUMNS)
+        stage = Stage(CallWorker, kwargs, output_schema(work), columns=data.PAIR_COLUMNS)
         with map_table(lake, "pairs", stage, self.config) as results:
             table = results.read_all()
         paid = int(pc.sum(table.column(PAID)).as_py() or 0)
