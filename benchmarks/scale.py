@@ -302,8 +302,8 @@ def measure(stage: str, engine: str, facts: dict[str, Any], max_length: int) -> 
                 backend = make_backend(LLMConfig(base_url=url, concurrency=8))
                 runner = RayRunner(_engine(engine)) if engine == "ray" else run_local
                 report = judge_queue(lake, [backend], JudgeConfig(samples=1), GateConfig(), runner)
-                out["n_votes"] = report["models"]["oracle"].get("n_votes")
-                out["trusted"] = report["trusted_models"]
+                out["n_votes"] = report.models["oracle"].n_votes
+                out["trusted"] = report.trusted_models
             finally:
                 elapsed_before_stop = time.perf_counter() - start
                 server.terminate()

@@ -62,6 +62,11 @@ class GateResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """A round step's counts of this run: frames checked, expectations failed."""
+        return {"frames": len(self.tables), "failed_expectations": len(self.failures)}
+
     def summary(self) -> str:
         head = f"quality gate {self.name}: {'PASSED' if self.passed else 'FAILED'}"
         lines = [head] + [f"  {f.describe()}" for f in self.failures]

@@ -61,3 +61,8 @@ def gold_verdicts(lake: Any, round: int | None = None) -> dict[str, str]:
         for pid, v in zip(table["pair_id"].to_pylist(), table["verdict"].to_pylist(), strict=True)
         if v is not None
     }
+
+
+def gold_ids(lake: Any) -> set[str]:
+    """The pairs with a gold verdict (:func:`gold_verdicts`' keys)."""
+    return set(gold_verdicts(lake))

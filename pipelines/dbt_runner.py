@@ -146,7 +146,8 @@ def _summarise(result: Any) -> tuple[list[str], dict[str, int]]:
     counts: dict[str, int] = {}
     for node_result in getattr(result, "results", None) or []:
         status = str(getattr(node_result.status, "value", node_result.status))
-        counts[status] = counts.get(status, 0) + 1
+        key = status.replace(" ", "_")  # "runtime error" -> runtime_error: counts are identifiers
+        counts[key] = counts.get(key, 0) + 1
         if status in ("error", "fail", "runtime error"):
             name = getattr(node_result.node, "name", "?")
             failures.append(f"{name}: {status}: {(node_result.message or '').strip()[:500]}")

@@ -18,19 +18,23 @@ layout registry (:func:`pipelines.ingest.registry.read_bench` and ``read_spread`
 and parsers as ``prefhouse ingest --as-benchmark``; docs/benchmarks.md), which sits a layer above.
 Results go to the ``rm_eval`` lake table and to a JSON file. :func:`evaluate_benches` scores one run
 on benchmarks already read (and on gold): ``prefhouse eval`` (``prefhouse.commands.rm.evaluate``)
-and a round's ``eval_benchmarks`` step call it.
+calls it, and :func:`evaluate_runs` for several runs, each on each benchmark once (a round's
+``eval_benchmarks`` step).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lake.benchmarks import BenchItem
+from lake.reports import Counted
 from rm.inference import load_run, run_id_of, score_sides
 
 
@@ -165,3 +169,60 @@ def evaluate_benches(
         items = [BenchItem("pair", e.conversation, [e.chosen, e.rejected], e.category or "gold") for e in pairs]
         one("gold", items, Path(run_dir) / "eval" / "gold.json")
     return results
+
+
+@dataclass
+class EvalReport(Counted):
+    """Runs evaluated on benchmarks, each (run, bench) once; ``lines`` say what each scored."""
+
+    rms: int = 0
+    benchmarks: int = 0
+    evaluated: int = 0
+    already_evaluated: int = 0
+    items_scored: int = 0
+    lines: list[str] = field(default_factory=list)
+
+
+def evaluated(lake: Any) -> set[tuple[str, str]]:
+    """(run_id, bench) pairs that ``rm_eval`` already holds."""
+    t = lake.dataset("rm_eval").to_table(columns=["run_id", "bench"])
+    return set(zip(t["run_id"].to_pylist(), t["bench"].to_pylist(), strict=True))
+
+
+def _all(rows: list[dict[str, Any]], metric: str) -> float | None:
+    return next((r["value"] for r in rows if r["subset"] == "all" and r["metric"] == metric), None)
+
+
+def evaluate_runs(
+    lake: Any,
+    runs: Mapping[str, tuple[list[str], str]],
+    benches: Mapping[str, list[BenchItem]],
+    log: Callable[[str], None] = lambda line: None,
+) -> EvalReport:
+    """Each run of ``{run_id: (roles, run_dir)}`` on each benchmark ``rm_eval`` lacks for it; a step
+    killed in the middle keeps the benchmarks it finished. ``log`` gets a line per run and benchmark."""
+    done = evaluated(lake)
+    report = EvalReport(rms=len(runs), benchmarks=len(benches))
+    for run_id, (roles, run_dir) in runs.items():
+        who = f"{'/'.join(roles)} RM {run_id}"
+        todo = {name: items for name, items in benches.items() if (run_id, name) not in done}
+        report.already_evaluated += len(benches) - len(todo)
+        if not todo:
+            log(f"{who}: already evaluated on {', '.join(benches)}")
+            report.lines.append(f"{who}: already evaluated")
+            continue
+        log(f"{who} on {', '.join(todo)} ({sum(map(len, todo.values()))} items) ...")
+        t0 = time.perf_counter()
+
+        def on_bench(name: str, n: int, rows: list[dict[str, Any]], who: str = who, t0: float = t0) -> None:
+            acc, bias = _all(rows, "accuracy"), _all(rows, "length_bias_accuracy")
+            line = f"{name} accuracy {acc:.3f} on {n} items" if acc is not None else f"{name}: no scored item"
+            if bias is not None:
+                line += f" (length-bias accuracy {bias:.3f})"
+            log(f"{who}: {line}, {time.perf_counter() - t0:.0f} s")
+            report.lines.append(f"{who}: {line}")
+            report.evaluated += 1
+            report.items_scored += n
+
+        evaluate_benches(lake, Path(run_dir), todo, on_bench=on_bench)
+    return report

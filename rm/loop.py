@@ -42,6 +42,11 @@ class RunResult:
     snapshot: dict[str, Any]
     train_seconds: float
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """A round step's counts of this run (lake.reports' one report shape)."""
+        return {"train_pairs": self.n_train, "val_pairs": self.n_val, "steps": self.steps}
+
 
 # ------------------------------------------------------------------ set-up
 def resolve_pairs(

@@ -18,10 +18,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lake.reports import Counted
 from lake.sql import sql_string
 from rm.config import ScoreConfig
 from rm.data import Example, encode
@@ -30,6 +32,18 @@ from rm.model import use_bf16
 
 log = logging.getLogger(__name__)
 SCORE_FIELDS = ("reward_chosen", "reward_rejected", "margin", "p")
+
+
+@dataclass
+class ScoreReport(Counted):
+    """One scoring call: pairs it scored (those the run had scored already are skipped), whether it
+    wrote the score columns, and the version it left (the table's, or ``rm_scores``' without columns)."""
+
+    run_id: str
+    table: str
+    n_scored: int = 0
+    columns_written: int = 0
+    version: int | None = None
 
 
 def column_prefix(run_id: str) -> str:
@@ -104,8 +118,8 @@ def score(
     pair_ids: list[str] | None = None,
     config: ScoreConfig | None = None,
     progress: bool = False,
-) -> int:
-    """Score ``table`` with the run in ``run_dir``; returns the table's new version (or rm_scores')."""
+) -> ScoreReport:
+    """Score ``table`` with the run in ``run_dir``: the pairs this run has not scored, then the columns."""
     from lake.snapshot import open_snapshot
 
     config = config or ScoreConfig(run=Path(run_dir), table=table)
@@ -120,9 +134,10 @@ def score(
         from tqdm import tqdm
 
         bar = tqdm(total=len(wanted) if wanted is not None else snap.count(), initial=0, unit="pair", desc="score")
-    version = lake.version("rm_scores") or 0
+    version, n_scored = lake.version("rm_scores") or 0, 0
     for chunk in _chunks(snap, done, wanted, config.chunk_rows):
         rc, rr = scorer(chunk)
+        n_scored += len(chunk)
         with lake.transaction(f"rm scores {run_id}: {len(chunk)} pairs of {snap.ref}") as txn:
             version = txn.append("rm_scores", score_rows(run_id, chunk, rc, rr))
         if bar is not None:
@@ -131,7 +146,7 @@ def score(
         bar.close()
     if config.write_columns:
         version = write_columns(lake, table, run_id)
-    return version
+    return ScoreReport(run_id, table, n_scored, int(config.write_columns), version)
 
 
 def write_columns(lake: Any, table: str, run_id: str) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from lake import Lake
+from lake.reports import Counted
 from lake.schemas import ATTRIBUTES
 from pipelines.annotate import data
 from pipelines.annotate.calls import Call, Outcome
@@ -39,6 +40,19 @@ class AttributesConfig:
     max_invalid_retries: int = field(default=2, metadata={"help": "re-asks of an invalid answer before it fails"})
     max_chars: int = field(default=6000, metadata={"help": "cut each conversation to this many characters"})
     redo_failed: bool = field(default=True, metadata={"help": "ask again for pairs whose last attempt failed"})
+
+
+@dataclass
+class AttributesReport(Counted):
+    """One attributes run: pairs annotated (ok or failed), calls that reached the server, the version."""
+
+    model: str
+    template_version: str
+    n_pairs: int = 0
+    n_ok: int = 0
+    n_failed: int = 0
+    n_calls_paid: int = 0
+    version: int | None = None
 
 
 def select_pairs(lake: Lake, model: str, cfg: AttributesConfig) -> list[str]:
@@ -98,7 +112,7 @@ def outcome_row(o: Outcome, model: str) -> dict[str, Any]:
 
 def annotate_attributes(
     lake: Lake, backend: ChatBackend, cfg: AttributesConfig, runner: CallRunner = run_local
-) -> dict[str, Any]:
+) -> AttributesReport:
     """Annotate the selected pairs (``runner``: where the calls are asked); counts, paid calls, lake version."""
     with lake.reading_at():  # the selection and the pairs the runner reads: one commit
         rows, paid = runner(lake, backend, select_pairs(lake, backend.model, cfg), attribute_work(cfg))
@@ -108,14 +122,7 @@ def annotate_attributes(
             version, _ = txn.upsert(
                 "attributes", pa.Table.from_pylist(rows, schema=ATTRIBUTES), ["pair_id", "model", "template_version"]
             )
-    report = {
-        "n_pairs": len(rows),
-        "n_ok": sum(r["status"] == "ok" for r in rows),
-        "n_failed": sum(r["status"] == "failed" for r in rows),
-        "n_calls_paid": paid,
-        "model": backend.model,
-        "template_version": cfg.template,
-        "version": version,
-    }
+    n_ok = sum(r["status"] == "ok" for r in rows)
+    report = AttributesReport(backend.model, cfg.template, len(rows), n_ok, len(rows) - n_ok, paid, version)
     log.info("attributes: %s", report)
     return report

@@ -9,10 +9,12 @@ verdict counts.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from lake import Lake
+from lake.reports import Counted
 from lake.schemas import JUDGE_LABELS
 from pipelines.annotate import data, gate
 from pipelines.annotate.calls import Call
@@ -31,6 +33,33 @@ from pipelines.annotate.llm.base import ChatBackend
 from pipelines.annotate.taxonomy import JUDGE_SCHEMA
 
 log = logging.getLogger(__name__)
+GATE_FIELDS = ("accuracy", "position_bias", "n_gold", "is_trusted", "reason")
+
+
+@dataclass
+class JudgeModelReport:
+    """One judge in one run: its gate on gold and, when trusted, the votes it cast."""
+
+    gate: dict[str, Any]  # accuracy, position_bias, n_gold, is_trusted, reason
+    n_votes: int | None = None
+    n_invalid: int | None = None
+    position_bias: float | None = None  # of this run's votes
+
+
+@dataclass
+class JudgeReport(Counted):
+    """One judge run over a round's queue: each model's gate and votes, and the merged verdicts."""
+
+    round: int
+    merge: str
+    n_queued: int = 0
+    models: dict[str, JudgeModelReport] = field(default_factory=dict)
+    trusted_models: list[str] = field(default_factory=list)
+    n_merged: int = 0
+    n_chosen: int = 0
+    n_rejected: int = 0
+    n_undecided: int = 0
+    message: str = ""
 
 
 def judge_queue(
@@ -39,42 +68,33 @@ def judge_queue(
     cfg: JudgeConfig,
     gate_cfg: gate.GateConfig,
     runner: CallRunner = run_local,
-) -> dict[str, Any]:
+) -> JudgeReport:
     """Gate every judge, let the trusted ones vote (``runner``: where the votes are asked), merge."""
     rnd = cfg.round if cfg.round is not None else data.latest_round(lake)
     if rnd is None:
         raise ValueError("the retrieval queue is empty: run `prefhouse retrieve` first (or pass --round N)")
     queue = data.queue_rows(lake, rnd, None if cfg.route == "all" else cfg.route)[: cfg.limit]
-    report: dict[str, Any] = {"round": rnd, "n_queued": len(queue), "models": {}}
-    trusted = []
+    report = JudgeReport(rnd, cfg.merge, len(queue))
     for backend in backends:
         row = gate.stored_gate(lake, rnd, backend.model, cfg.template) or gate.measure(
             lake, backend, rnd, cfg, gate_cfg
         )
-        entry: dict[str, Any] = {"gate": {k: row[k] for k in ("accuracy", "position_bias", "n_gold", "is_trusted")}}
-        entry["gate"]["reason"] = row.get("reason")
-        report["models"][backend.model] = entry
+        entry = JudgeModelReport({k: row.get(k) for k in GATE_FIELDS})
+        report.models[backend.model] = entry
         if not row["is_trusted"]:
             log.warning("judge %s is not used for labels in round %d: %s", backend.model, rnd, row.get("reason"))
             continue
-        trusted.append(backend.model)
+        report.trusted_models.append(backend.model)
         rows = vote(lake, backend, queue, rnd, cfg, runner)
-        entry.update(
-            n_votes=len(rows), n_invalid=sum(r["vote"] == "invalid" for r in rows), position_bias=position_bias(rows)
-        )
+        entry.n_votes, entry.n_invalid = len(rows), sum(r["vote"] == "invalid" for r in rows)
+        entry.position_bias = position_bias(rows)
     votes = data.read(lake, "judge_labels", None, f"round = {int(rnd)}").to_pylist()
-    merged = merge_votes([v for v in votes if v["template_version"] == cfg.template], cfg.merge, trusted)
+    merged = merge_votes([v for v in votes if v["template_version"] == cfg.template], cfg.merge, report.trusted_models)
     verdicts = [m["verdict"] for m in merged.values()]
-    report.update(
-        trusted_models=trusted,
-        merge=cfg.merge,
-        n_merged=len(merged),
-        n_chosen=verdicts.count("chosen"),
-        n_rejected=verdicts.count("rejected"),
-        n_undecided=verdicts.count(None),
-    )
-    if not trusted:
-        report["message"] = f"no trusted judge in round {rnd}: no pair gets an LLM label"
+    report.n_merged = len(merged)
+    report.n_chosen, report.n_rejected, report.n_undecided = (verdicts.count(v) for v in ("chosen", "rejected", None))
+    if not report.trusted_models:
+        report.message = f"no trusted judge in round {rnd}: no pair gets an LLM label"
     return report
 
 

@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow as pa
 
 from lake import Lake
+from lake.labels import gold_ids
+from lake.reports import Counted
 from lake.schemas import PRECHECKS
 from pipelines.annotate import data
 from pipelines.annotate.calls import Call, Outcome
@@ -24,6 +26,25 @@ from pipelines.annotate.prompts import clip, load_template, render_conversation
 from pipelines.annotate.taxonomy import PRECHECK_SCHEMA
 
 VERDICT = {"correct": True, "incorrect": False, "unsure": None}
+
+
+@dataclass
+class PrecheckReport(Counted):
+    """One pre-check run: pairs checked, and sides that got a verdict (not "unsure", not invalid)."""
+
+    model: str
+    n_pairs: int = 0
+    n_checked: int = 0
+
+
+@dataclass
+class PrecheckRoundReport(Counted):
+    """A round's pre-check: the human queue's objective pairs, and gold's (so that it can be measured)."""
+
+    model: str
+    queued_pairs: int = 0
+    gold_pairs: int = 0
+    checked: int = 0  # sides with a verdict, both sets
 
 
 @dataclass
@@ -87,7 +108,7 @@ def precheck_work(cfg: PrecheckConfig) -> CallWork:
     return CallWork(partial(_calls, cfg=cfg), _rows, PRECHECK_SCHEMA, PRECHECKS, 1, "precheck")
 
 
-def precheck(lake: Lake, backend: ChatBackend, cfg: PrecheckConfig, runner: CallRunner = run_local) -> dict[str, Any]:
+def precheck(lake: Lake, backend: ChatBackend, cfg: PrecheckConfig, runner: CallRunner = run_local) -> PrecheckReport:
     """Pre-check the selected objective pairs (``runner``: where the calls are asked); one commit."""
     with lake.reading_at():  # the selection and the pairs the runner reads: one commit
         pair_ids = select_pairs(lake, cfg)
@@ -100,4 +121,11 @@ def precheck(lake: Lake, backend: ChatBackend, cfg: PrecheckConfig, runner: Call
                 pa.Table.from_pylist(rows, schema=PRECHECKS),
                 ["pair_id", "side", "model", "template_version"],
             )
-    return {"n_pairs": n_pairs, "n_checked": sum(r["is_correct"] is not None for r in rows), "model": backend.model}
+    return PrecheckReport(backend.model, n_pairs, sum(r["is_correct"] is not None for r in rows))
+
+
+def precheck_round(lake: Lake, backend: ChatBackend, rnd: int, runner: CallRunner = run_local) -> PrecheckRoundReport:
+    """Pre-check round ``rnd``'s human queue, and every objective gold pair (Trust measures it there)."""
+    queued = precheck(lake, backend, PrecheckConfig(round=rnd), runner)
+    measured = precheck(lake, backend, PrecheckConfig(round=rnd, pair_ids=sorted(gold_ids(lake))), runner)
+    return PrecheckRoundReport(backend.model, queued.n_pairs, measured.n_pairs, queued.n_checked + measured.n_checked)

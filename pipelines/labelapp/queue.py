@@ -17,15 +17,41 @@ import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lake import Lake
+from lake.labels import gold_ids
+from lake.reports import Counted
 from lake.sql import sql_string
 from pipelines.annotate import data
 
 OBJECTIVITY_RANK = {"objective": 0, "subjective": 1}
 CONTROVERSY_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+@dataclass
+class LabelState(Counted):
+    """Where the humans stand in a round: gold pairs, labels given this round, queued pairs still open."""
+
+    gold_pairs: int = 0
+    labels_this_round: int = 0
+    human_queue_open: int = 0
+
+    def message(self) -> str:
+        n = self.human_queue_open
+        return f"{n} queued pairs wait for annotators (`prefhouse label serve`)" if n else ""
+
+
+def label_state(lake: Lake, rnd: int) -> LabelState:
+    """Gold pairs, the human labels of round ``rnd``, and its human-routed queue's pairs without gold."""
+    gold = gold_ids(lake)
+    labelled = lake.dataset("human_labels").count_rows(filter=f"round = {int(rnd)}")
+    queued = lake.dataset("retrieval_queue").to_table(
+        columns=["pair_id"], filter=f"round = {int(rnd)} and route = 'human'"
+    )
+    return LabelState(len(gold), labelled, len(set(queued.column("pair_id").to_pylist()) - gold))
 
 
 SECRET_FILE = "_labelapp_secret"

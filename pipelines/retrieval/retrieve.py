@@ -20,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 
 from lake import Lake, LakeError
+from lake.labels import gold_ids
 from lake.reports import Counted
 from lake.schemas import RETRIEVAL_QUEUE
 from pipelines.retrieval import sets
@@ -122,7 +123,7 @@ def gold_probabilities(lake: Lake, config: RetrieveConfig) -> tuple[dict[str, fl
     if config.gold_probs is not None:
         return sets.probs_from_csv(Path(config.gold_probs)), f"csv:{config.gold_probs}"
     run = config.run or sets.latest_run(lake)
-    return sets.probs_from_run(lake, run, sets.gold_ids(lake)), f"run:{run}"
+    return sets.probs_from_run(lake, run, gold_ids(lake)), f"run:{run}"
 
 
 def retrieve(lake: Lake, config: RetrieveConfig) -> RetrieveReport:
@@ -134,7 +135,7 @@ def retrieve(lake: Lake, config: RetrieveConfig) -> RetrieveReport:
     anchors = {a: (p, sets.k_for(p, config.k_max)) for a, p in sorted(probs.items())}
     anchors = {a: pk for a, pk in anchors.items() if pk[1] > 0}
     report.n_anchors, report.k_total = len(anchors), sum(k for _, k in anchors.values())
-    excluded = sets.gold_ids(lake) | sets.silver_ids(lake) | sets.queued_ids(lake, config.round) | set(probs)
+    excluded = gold_ids(lake) | sets.silver_ids(lake) | sets.queued_ids(lake, config.round) | set(probs)
     settings = IndexSettings(config.ann_min_rows, "IVF_PQ", config.nprobes, config.refine_factor)
     if anchors and not lake.exists(EMBEDDINGS):
         raise LakeError(f"no embeddings in the lake at {lake.root}: run `prefhouse embed` first")

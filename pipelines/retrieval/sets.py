@@ -23,12 +23,6 @@ def _frame(lake: Lake, table: str, columns: list[str], filter: str | None = None
     return pl.from_arrow(lake.dataset(table).to_table(columns=columns, filter=filter))  # type: ignore[return-value]
 
 
-def gold_ids(lake: Lake) -> set[str]:
-    from lake.labels import gold_verdicts
-
-    return set(gold_verdicts(lake))
-
-
 def silver_ids(lake: Lake) -> set[str]:
     from pipelines.trust.roles import trust_rows, with_trust
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lake.labels import gold_ids
 from pipelines.rounds.step import RoundContext, Step, StepResult
 from pipelines.rounds.steps_common import (
     Attributes,
@@ -26,7 +27,6 @@ from pipelines.rounds.steps_common import (
     Precheck,
     TakeLabels,
     Trust,
-    gold_ids,
 )
 from pipelines.rounds.steps_dbt import DbtBuild
 from pipelines.rounds.steps_eval import EvalBenchmarks
@@ -88,7 +88,7 @@ class SilverRM(Step):
         config.where, config.label_basis = where, basis
         result = train(config, lake=ctx.lake, select_ids=select_split(gold_ids(ctx.lake)))
         return StepResult(
-            counts={"train_pairs": result.n_train, "val_pairs": result.n_val, "steps": result.steps},
+            counts=result.counts,
             facts={
                 "silver_run_id": result.run_id,
                 "silver_run_dir": str(Path(result.run_dir).resolve()),
@@ -116,8 +116,8 @@ class ScoreGold(Step):
         from rm.score import score
 
         cfg = replace(ctx.config.score, run=Path(run_dir), table="pairs", max_length=ctx.config.rm.max_length)
-        score(ctx.lake, run_dir, "pairs", pair_ids=gold, config=cfg)
-        return StepResult(counts={"gold_scored": len(gold), "score_columns_written": int(cfg.write_columns)})
+        report = score(ctx.lake, run_dir, "pairs", pair_ids=gold, config=cfg)
+        return StepResult(counts={"gold_pairs": len(gold)} | report.counts)
 
 
 class Retrieve(Step):

@@ -10,7 +10,6 @@ gold pairs that retrieved them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,54 +21,23 @@ from pipelines.rounds.steps_eval import EvalBenchmarks
 from pipelines.rounds.steps_publish import Publish
 from pipelines.rounds.steps_report import Report
 
-MIN_GOLD = 8
-
 
 class GoldRM(Step):
-    """Train the gold RM on every human-verified pair (oriented as the humans said), cross-fitted.
-
-    ``gold_rm_folds`` fold models, each trained on the other folds with the same recipe, score
-    every gold pair out of fold: that accuracy is the gold RM's trust (``source_trust``). The
-    gold RM itself then trains on all of gold with no checkpoint selection.
-    """
+    """Train the gold RM on every human-verified pair (oriented as the humans said), cross-fitted
+    for its trust (:mod:`pipelines.trust.gold_rm`)."""
 
     name, reads, writes = "gold_rm", ("pairs", "human_labels"), ("rm_runs", "source_trust")
 
     def run(self, ctx: RoundContext) -> StepResult:
-        from lake.labels import gold_verdicts
-        from lake.snapshot import open_snapshot
-        from pipelines.trust import measure, splits
-        from rm.crossfit import out_of_fold
-        from rm.data import read_gold_pairs
-        from rm.train import register_run, train_examples
+        from pipelines.trust.gold_rm import TooFewGold, train_gold_rm
 
-        gold = read_gold_pairs(ctx.lake, "pairs", None, "human_labels")
-        if len(gold) < MIN_GOLD:
-            raise StepFailed(
-                f"Stage 2 needs at least {MIN_GOLD} gold pairs to train the gold RM, found {len(gold)}: "
-                "label pairs (`prefhouse label serve`) or import human labels, then re-run the round"
-            )
         config = rm_train_config(ctx, "gold", "pairs", None)
-        config.limit, config.label_basis = None, "gold"
-        k = ctx.config.gold_rm_folds
-        oof = out_of_fold(config, gold, splits.folds([e.pair_id for e in gold], k))
-        verdicts = gold_verdicts(ctx.lake)
-        p_stored = {pid: p if verdicts.get(pid) == "chosen" else 1.0 - p for pid, p in oof.items()}
-        snap = open_snapshot(ctx.lake, "pairs")
-        result = train_examples(config, gold, [], {**snap.describe(), "gold_source": "human_labels"})
-        register_run(ctx.lake, config, result, snap)
-        (Path(result.run_dir) / "out_of_fold.json").write_text(json.dumps(p_stored))
-        row = measure.measure_rm(
-            ctx.lake, ctx.round, result.run_id, "gold", list(p_stored), f"{k}-fold cross-fitting over gold",
-            "gold", p_of=p_stored,
-        )  # fmt: skip
-        measure.write_rows(ctx.lake, [row], f"trust round {ctx.round}: gold RM {result.run_id} (out of fold)")
-        return StepResult(
-            counts={"gold_pairs": len(gold), "steps": result.steps, "folds": k, "scored_out_of_fold": len(oof)},
-            facts={"gold_run_id": result.run_id, "gold_run_dir": str(Path(result.run_dir).resolve())},
-            message=f"out-of-fold accuracy {row['accuracy'] or 0:.3f} on {row['n']} gold pairs "
-            f"[{row['ci_low'] or 0:.3f}, {row['ci_high'] or 0:.3f}]",
-        )
+        try:
+            report = train_gold_rm(ctx.lake, ctx.round, config, ctx.config.gold_rm_folds)
+        except TooFewGold as exc:
+            raise StepFailed(str(exc)) from exc
+        facts = {"gold_run_id": report.run_id, "gold_run_dir": report.run_dir}
+        return StepResult(counts=report.counts, facts=facts, message=report.message())
 
 
 class BestRM(Step):
@@ -99,13 +67,13 @@ class ScorePool(Step):
     def run(self, ctx: RoundContext) -> StepResult:
         from rm.score import score
 
-        n = ctx.lake.dataset("pairs").count_rows()
-        scoring = ctx.config.score
-        for key in ("gold_run_dir", "best_run_dir"):
-            run_dir = ctx.fact(key)
-            cfg = replace(scoring, run=Path(run_dir), max_length=ctx.config.rm.max_length)
-            score(ctx.lake, run_dir, "pairs", config=cfg, progress=True)
-        return StepResult(counts={"pairs": n, "runs": 2, "score_columns_written": int(scoring.write_columns)})
+        counts = {"pairs": ctx.lake.dataset("pairs").count_rows()}
+        for role in ("gold", "best"):
+            run_dir = ctx.fact(f"{role}_run_dir")
+            cfg = replace(ctx.config.score, run=Path(run_dir), max_length=ctx.config.rm.max_length)
+            report = score(ctx.lake, run_dir, "pairs", config=cfg, progress=True)
+            counts |= {f"{role}_{k}": v for k, v in report.counts.items()}
+        return StepResult(counts=counts)
 
 
 class EmbedForJudges(Embed):

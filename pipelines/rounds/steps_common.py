@@ -12,7 +12,6 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from lake.reports import counts_of
 from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
 
 NO_BACKEND = "no LLM backend configured (set OPENAI_BASE_URL or --judge-base-url): LLM work skipped"
@@ -50,12 +49,6 @@ def judge_backends(ctx: RoundContext) -> list[Any]:
     return [make_backend(parse_judge(spec)) for spec in specs]
 
 
-def gold_ids(lake: Any) -> set[str]:
-    from pipelines.retrieval.sets import gold_ids as _gold
-
-    return _gold(lake)
-
-
 class Trust(Step):
     """Measure every label source of the round on gold it never trained on or was selected on.
 
@@ -87,7 +80,7 @@ class Attributes(Step):
         from pipelines.annotate import annotate_attributes
 
         report = annotate_attributes(ctx.lake, backend, ctx.config.attributes)
-        return StepResult(counts=counts_of(report))
+        return StepResult(counts=report.counts)
 
 
 class Embed(Step):
@@ -116,13 +109,10 @@ class Judge(Step):
 
         judge_cfg = replace(ctx.config.judge, round=ctx.round)
         report = judge_queue(ctx.lake, backends, judge_cfg, ctx.config.judge_gate)
-        counts = counts_of(report) | {"judges": len(backends)}
-        facts = {
-            "judges": [b.model for b in backends],
-            "trusted_judges": report.get("trusted_models", []),
-            "judge_merge": judge_cfg.merge,
-        }
-        return StepResult(counts=counts, facts=facts, message=report.get("message", ""))
+        counts = report.counts | {"judges": len(backends)}
+        facts = {"judges": [b.model for b in backends], "trusted_judges": report.trusted_models}
+        facts["judge_merge"] = report.merge
+        return StepResult(counts=counts, facts=facts, message=report.message)
 
 
 class NearDup(Step):
@@ -151,13 +141,10 @@ class Precheck(Step):
         backend = llm_backend(ctx)
         if backend is None:
             return StepResult(status="skipped", message=NO_BACKEND)
-        from pipelines.annotate.precheck import PrecheckConfig, precheck
+        from pipelines.annotate.precheck import precheck_round
 
-        queued = precheck(ctx.lake, backend, PrecheckConfig(round=ctx.round))
-        measured = precheck(ctx.lake, backend, PrecheckConfig(round=ctx.round, pair_ids=sorted(gold_ids(ctx.lake))))
-        counts = {"queued_pairs": queued["n_pairs"], "gold_pairs": measured["n_pairs"]}
-        counts["checked"] = queued["n_checked"] + measured["n_checked"]
-        return StepResult(counts=counts, facts={"precheck_model": backend.model})
+        report = precheck_round(ctx.lake, backend, ctx.round)
+        return StepResult(counts=report.counts, facts={"precheck_model": report.model})
 
 
 class TakeLabels(Step):
@@ -166,20 +153,10 @@ class TakeLabels(Step):
     name, reads, writes = "labels", ("human_labels", "retrieval_queue"), ()
 
     def run(self, ctx: RoundContext) -> StepResult:
-        lake = ctx.lake
-        gold = gold_ids(lake)
-        labels = lake.dataset("human_labels").to_table(columns=["pair_id", "round"]).to_pylist()
-        queued = lake.dataset("retrieval_queue").to_table(
-            columns=["pair_id"], filter=f"round = {ctx.round} and route = 'human'"
-        )
-        open_ = set(queued.column("pair_id").to_pylist()) - gold
-        counts = {
-            "gold_pairs": len(gold),
-            "labels_this_round": sum(r["round"] == ctx.round for r in labels),
-            "human_queue_open": len(open_),
-        }
-        msg = f"{len(open_)} queued pairs wait for annotators (`prefhouse label serve`)" if open_ else ""
-        return StepResult(counts=counts, message=msg)
+        from pipelines.labelapp.queue import label_state
+
+        state = label_state(ctx.lake, ctx.round)
+        return StepResult(counts=state.counts, message=state.message())
 
 
 def previous_kept_fraction(ctx: RoundContext) -> float | None:
@@ -228,7 +205,6 @@ class Gate(Step):
             kept_tolerance=ctx.config.kept_tolerance,
             raw_longer_share=raw_longer_share(ctx.lake),
         )
-        counts = {"frames": len(result.tables), "failed_expectations": len(result.failures)}
         if not result.passed:
             raise GateBlocked(result.summary() + f"\nresults: {result.html_path}")
-        return StepResult(counts=counts, facts={"gate_html": result.html_path, "gate_json": result.json_path})
+        return StepResult(counts=result.counts, facts={"gate_html": result.html_path, "gate_json": result.json_path})

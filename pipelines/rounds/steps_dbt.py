@@ -39,6 +39,6 @@ class DbtBuild(Step):
         if not result.success:
             raise GateBlocked("dbt build failed: " + "; ".join(result.failures[:10]))
         return StepResult(
-            counts={k.replace(" ", "_"): v for k, v in result.counts.items()},
+            counts=result.counts,
             facts={"dbt_database": result.duckdb_path, "dbt_target": result.target_path},
         )

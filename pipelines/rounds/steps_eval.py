@@ -12,13 +12,10 @@ evaluated in its own round, and a step killed in the middle keeps the benchmarks
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from lake import Lake
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
 
 ROLES = ("silver", "gold", "best")
@@ -50,12 +47,6 @@ def named_benchmarks(entries: Sequence[str | Path]) -> dict[str, Path]:
     return out
 
 
-def evaluated(lake: Lake) -> set[tuple[str, str]]:
-    """(run_id, bench) pairs that ``rm_eval`` already holds."""
-    t = lake.dataset("rm_eval").to_table(columns=["run_id", "bench"])
-    return set(zip(t["run_id"].to_pylist(), t["bench"].to_pylist(), strict=True))
-
-
 def round_runs(ctx: RoundContext) -> dict[str, tuple[list[str], str]]:
     """``{run_id: (roles, run_dir)}`` of the RMs this round trained or picked."""
     out: dict[str, tuple[list[str], str]] = {}
@@ -64,10 +55,6 @@ def round_runs(ctx: RoundContext) -> dict[str, tuple[list[str], str]]:
         if run_id and run_dir:
             out.setdefault(run_id, ([], run_dir))[0].append(role)
     return out
-
-
-def _all(rows: list[dict[str, Any]], metric: str) -> float | None:
-    return next((r["value"] for r in rows if r["subset"] == "all" and r["metric"] == metric), None)
 
 
 class EvalBenchmarks(Step):
@@ -84,7 +71,7 @@ class EvalBenchmarks(Step):
             return StepResult(status="skipped", message="no reward model this round")
         from pipelines.ingest.model import Rejected
         from pipelines.ingest.registry import read_spread
-        from rm.evaluate import evaluate_benches
+        from rm.evaluate import evaluate_runs
 
         try:
             paths = named_benchmarks(entries)
@@ -100,34 +87,10 @@ class EvalBenchmarks(Step):
                 print(f"eval_benchmarks: {name}: {len(skipped)} rows skipped (not parsed: {reasons})", file=sys.stderr)
         empty = sorted(name for name, its in items.items() if not its)
         items = {name: its for name, its in items.items() if its}
-        done = evaluated(ctx.lake)
-        counts = {"rms": len(runs), "benchmarks": len(items), "evaluated": 0, "already_evaluated": 0, "items_scored": 0}
-        said: list[str] = []
-        for run_id, (roles, run_dir) in runs.items():
-            who = f"{'/'.join(roles)} RM {run_id}"
-            todo = {name: its for name, its in items.items() if (run_id, name) not in done}
-            counts["already_evaluated"] += len(items) - len(todo)
-            if not todo:
-                ctx.log(f"[round {ctx.round}] eval {who}: already evaluated on {', '.join(items)}")
-                said.append(f"{who}: already evaluated")
-                continue
-            ctx.log(f"[round {ctx.round}] eval {who} on {', '.join(todo)} ({sum(map(len, todo.values()))} items) ...")
-            t0 = time.perf_counter()
-
-            def on_bench(name: str, n: int, rows: list[dict[str, Any]], who: str = who, t0: float = t0) -> None:
-                acc, bias = _all(rows, "accuracy"), _all(rows, "length_bias_accuracy")
-                line = f"{name} accuracy {acc:.3f} on {n} items" if acc is not None else f"{name}: no scored item"
-                if bias is not None:
-                    line += f" (length-bias accuracy {bias:.3f})"
-                ctx.log(f"[round {ctx.round}] eval {who}: {line}, {time.perf_counter() - t0:.0f} s")
-                said.append(f"{who}: {line}")
-                counts["evaluated"] += 1
-                counts["items_scored"] += n
-
-            evaluate_benches(ctx.lake, Path(run_dir), todo, on_bench=on_bench)
-        message = "; ".join(said)
+        report = evaluate_runs(ctx.lake, runs, items, lambda line: ctx.log(f"[round {ctx.round}] eval {line}"))
+        message = "; ".join(report.lines)
         if empty:
             message += f"; no scored item in {', '.join(empty)}"
         roles = {role: run_id for run_id, (rs, _) in runs.items() for role in rs}
         facts = {"eval_benchmarks": sorted(items), "eval_runs": roles}
-        return StepResult(counts=counts, facts=facts, message=message)
+        return StepResult(counts=report.counts, facts=facts, message=message)

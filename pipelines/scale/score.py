@@ -24,7 +24,7 @@ from pipelines.scale.job import Stage, map_table
 from rm.config import ScoreConfig
 from rm.data import example_from_row, pair_scan
 from rm.inference import run_id_of
-from rm.score import make_scorer, merge_score_columns, score_columns, score_rows, scored_ids
+from rm.score import ScoreReport, make_scorer, merge_score_columns, score_columns, score_rows, scored_ids
 
 
 class RewardScorer:
@@ -60,8 +60,8 @@ def score_ray(
     config: ScoreConfig | None = None,
     engine: EngineConfig | None = None,
     scorer: type = RewardScorer,
-) -> int:
-    """Score ``config.table`` on Ray; returns the table's new version (or rm_scores' without columns)."""
+) -> ScoreReport:
+    """Score ``config.table`` on Ray: the report of :func:`rm.score.score`, from one commit."""
     run_dir = Path(run_dir)
     config = config or ScoreConfig(run=run_dir)
     engine = engine or EngineConfig(engine="ray")
@@ -78,4 +78,4 @@ def score_ray(
                     scores = lance.dataset(str(lake.path("rm_scores")), version=version) if version else None
                     columns = score_columns(scores or lake.dataset("rm_scores"), run_id)
                     version = merge_score_columns(txn, config.table, run_id, columns)
-    return version
+    return ScoreReport(run_id, config.table, results.rows, int(config.write_columns), version)

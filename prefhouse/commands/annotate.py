@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +20,10 @@ from lake.configargs import add_config_args, config_from_args
 from prefhouse.commands.common import add_group, open_lake
 
 
-def _print(report: dict[str, Any]) -> None:
-    print(json.dumps(report, indent=1, default=str))
+def _print(report: Any) -> None:
+    """A stage's report (a dataclass) or a plain dict, as indented JSON."""
+    values = dataclasses.asdict(report) if dataclasses.is_dataclass(report) else report
+    print(json.dumps(values, indent=1, default=str))
 
 
 def _llm_args(p: argparse.ArgumentParser) -> None:

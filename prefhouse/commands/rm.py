@@ -7,6 +7,7 @@ lake, build the config, run, print a JSON summary). torch/transformers load insi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections import Counter
@@ -122,10 +123,10 @@ def _score(args: argparse.Namespace) -> int:
     if engine.engine == "ray":
         from pipelines.scale import score_ray
 
-        version = score_ray(lake, config.run, config, engine)
+        report = score_ray(lake, config.run, config, engine)
     else:
-        version = score(lake, config.run, config.table, config=config, progress=True)
-    print(json.dumps({"run": str(config.run), "table": config.table, "version": version}))
+        report = score(lake, config.run, config.table, config=config, progress=True)
+    print(json.dumps({"run": str(config.run), **dataclasses.asdict(report)}))
     return 0
 
 

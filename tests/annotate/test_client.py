@@ -100,7 +100,7 @@ def test_malformed_json_is_retried_then_recorded_failed_with_raw_text(small_lake
     with FakeOpenAI(respond) as fake:
         backend = _backend(fake.base_url)
         report = annotate_attributes(small_lake, backend, AttributesConfig(max_invalid_retries=2))
-        assert report["n_ok"] == 4 and report["n_failed"] == 2
+        assert report.n_ok == 4 and report.n_failed == 2
         rows = {
             r["raw_output"][:10]: r
             for r in small_lake.dataset("attributes").to_table().to_pylist()

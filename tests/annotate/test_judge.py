@@ -63,8 +63,8 @@ def test_gate_rejects_a_biased_judge_and_the_trusted_one_labels(lake):
         # measured the way it votes: a pair's verdict is the majority over both orders, so a judge
         # that always picks the first-shown side ties itself on every pair and is right on none
         assert (always["accuracy"], always["first_shown_share"], always["both_orders_consistency"]) == (0.0, 1.0, 0.0)
-        assert report["trusted_models"] == ["oracle"] and trusted_models(lake, 1) == ["oracle"]
-        assert "not trusted" in report["models"]["always-one"]["gate"]["reason"]
+        assert report.trusted_models == ["oracle"] and trusted_models(lake, 1) == ["oracle"]
+        assert "not trusted" in report.models["always-one"].gate["reason"]
         assert len(bad.requests) == 192  # the gate only: 32 gold pairs x 3 samples x 2 orders, no votes
         # the trusted judge's prompts: 8 demonstrations with human verdicts, then the target
         judge_prompts = [b["messages"][-1]["content"] for b in good.requests if "new question" in str(b)]
@@ -76,8 +76,8 @@ def test_gate_rejects_a_biased_judge_and_the_trusted_one_labels(lake):
     assert all(v["vote"] == "chosen" and v["rationale"] and v["n_demonstrations"] == 8 for v in votes)
     assert {v["is_chosen_shown_first"] for v in votes} == {True, False}  # seeded random order
     assert sorted({v["sample"] for v in votes}) == [0, 1, 2]
-    assert report["n_chosen"] == 4 and report["n_undecided"] == 0
-    assert report["models"]["oracle"]["position_bias"] is not None
+    assert report.n_chosen == 4 and report.n_undecided == 0
+    assert report.models["oracle"].position_bias is not None
 
 
 def test_too_little_gold_means_no_trusted_judge(lake):
@@ -86,8 +86,8 @@ def test_too_little_gold_means_no_trusted_judge(lake):
         report = judge_queue(
             lake, [make_backend(LLMConfig(base_url=good.base_url))], JudgeConfig(samples=1), GateConfig()
         )
-    assert report["trusted_models"] == [] and "no trusted judge" in report["message"]
-    reason = report["models"]["oracle"]["gate"]["reason"]
+    assert report.trusted_models == [] and "no trusted judge" in report.message
+    reason = report.models["oracle"].gate["reason"]
     assert reason.startswith("not trusted: vote accuracy 1.000 on 3 gold pairs") and ">= 30 gold pairs" in reason
     assert lake.dataset("judge_labels").count_rows() == 0
 

@@ -62,7 +62,7 @@ def test_smollm2_end_to_end_and_the_gate_rejects_it(lake):
     try:
         backend = make_backend(LLMConfig(base_url=base_url, concurrency=1, timeout_s=120))
         attrs = annotate_attributes(lake, backend, AttributesConfig(limit=1, max_tokens=200))
-        assert attrs["n_pairs"] == 1 and attrs["n_ok"] + attrs["n_failed"] == 1
+        assert attrs.n_pairs == 1 and attrs.n_ok + attrs.n_failed == 1
         report = judge_queue(
             lake,
             [backend],
@@ -71,9 +71,9 @@ def test_smollm2_end_to_end_and_the_gate_rejects_it(lake):
         )
     finally:
         stop()
-    gate = report["models"][backend.model]["gate"]
+    gate = report.models[backend.model].gate
     assert gate["n_gold"] == 6 and not gate["is_trusted"] and gate["accuracy"] < 0.7
-    assert report["trusted_models"] == [] and "no trusted judge" in report["message"]
+    assert report.trusted_models == [] and "no trusted judge" in report.message
     assert lake.dataset("judge_labels").count_rows() == 0  # an untrusted judge labels nothing
     stored = lake.dataset("judge_gates").to_table().to_pylist()[0]
     assert stored["reason"].startswith("not trusted") and stored["model"] == backend.model

@@ -37,7 +37,7 @@ def test_scores_written_back_match_a_direct_forward_pass(trained):
         with lake.transaction("rescore in fp32") as txn:
             txn.delete("rm_scores", f"run_id = '{result.run_id}'")
     before = lake.version("pairs")  # fp32: the reference forward pass below is fp32 (auto may take bf16)
-    version = score(lake, result.run_dir, "pairs", config=ScoreConfig(run=result.run_dir, precision="fp32"))
+    version = score(lake, result.run_dir, "pairs", config=ScoreConfig(run=result.run_dir, precision="fp32")).version
     assert version > before
     scores = {r["pair_id"]: r for r in lake.dataset("rm_scores").to_table().to_pylist()}
     assert set(scores) == {r["pair_id"] for r in rows}

@@ -85,7 +85,7 @@ def test_ray_scoring_gives_the_local_rows_in_one_commit(ray_local, tmp_path, tab
     want, local_lake = local_scores
     lake = _lake(tmp_path / "lakehouse", table)
     before = lake.commit()
-    version = score_ray(lake, tiny_run, ScoreConfig(run=tiny_run), ENGINE)
+    version = score_ray(lake, tiny_run, ScoreConfig(run=tiny_run), ENGINE).version
     after = lake.commit()
     assert after.number == before.number + 1, "the job must land as exactly one lake commit"
     last = _commits(lake)[-1]

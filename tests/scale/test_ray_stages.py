@@ -64,7 +64,7 @@ def test_ray_judge_gives_the_local_verdicts_and_honours_the_call_cache(ray_local
         # a second run on Ray finds every answer in the cache the actors filled: nothing is asked again
         judge_queue(lake, [backend], cfg, gate, RayRunner(ENGINE))
         assert len(server.requests) == n_ray
-    assert report["trusted_models"] == ["oracle"] and report["n_merged"] == N_QUEUED
+    assert report.trusted_models == ["oracle"] and report.n_merged == N_QUEUED
     assert _votes(lake) == _votes(local) and len(_votes(lake)) == N_QUEUED
     assert {v[3] for v in _votes(lake)} == {"chosen", "rejected"}  # both verdicts occur: a real comparison
     commits = [json.loads(line) for line in (lake.root / "_commits.jsonl").read_text().splitlines()]
@@ -106,13 +106,13 @@ def test_ray_attributes_and_prechecks_give_the_local_rows_one_commit_each(ray_lo
             attrs = annotate_attributes(lake, backend, AttributesConfig(), **extra)
             checks = precheck(lake, backend, PrecheckConfig(all_objective=True), **extra)
             assert lake.commit().number == before + 2  # one commit per stage
-            assert attrs["n_ok"] == N_QUEUED and attrs["n_calls_paid"] == N_QUEUED
-            assert checks["n_pairs"] == N_QUEUED // 2 and checks["n_checked"] == N_QUEUED
+            assert attrs.n_ok == N_QUEUED and attrs.n_calls_paid == N_QUEUED
+            assert checks.n_pairs == N_QUEUED // 2 and checks.n_checked == N_QUEUED
             lakes[engine] = lake
         n_asked = len(server.requests)
         # a second run on Ray has nothing left to annotate; re-checking finds every answer in the cache
         again = precheck(lakes["ray"], backend, PrecheckConfig(all_objective=True), runner=RayRunner(ENGINE))
-        assert again["n_checked"] == N_QUEUED and len(server.requests) == n_asked
+        assert again.n_checked == N_QUEUED and len(server.requests) == n_asked
     assert _rows(lakes["ray"], "attributes", attrs_key, ("annotated_at",)) == _rows(
         lakes["local"], "attributes", attrs_key, ("annotated_at",)
     )
