@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import lance
 import numpy as np
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 from lake import Lake
 from lake.reports import Counted
-from lake.sql import sql_string
+from lake.sql import sql_in, sql_string
 from pipelines.retrieval.encoder import Encoder
 
 TextStream = Callable[[], Iterator[pa.Table]]  # yields tables of (key, text, text_hash)
@@ -55,21 +56,44 @@ def vector_schema(key: str, dim: int) -> pa.Schema:
     return schema if key == "pair_id" else schema.set(0, pa.field(key, pa.string(), nullable=False))
 
 
-def _stored(lake: Lake, table: str, key: str, model: str) -> pl.DataFrame:
-    """Keys already embedded by ``model``, with their text hash."""
-    empty = pl.DataFrame(schema={key: pl.String, "text_hash": pl.String})
-    if not lake.exists(table):
-        return empty
-    ds = lake.dataset(table)
-    reader = ds.scanner(columns=[key, "text_hash"], filter=f"model = {sql_string(model)}").to_reader()
-    return pl.from_arrow(reader.read_all()) if ds.count_rows() else empty  # type: ignore[return-value]
+DELETE_CHUNK = 10_000  # keys per delete predicate
 
 
-def _stored_models(lake: Lake, table: str) -> set[str]:
-    if not lake.exists(table):
-        return set()
-    ds = lake.dataset(table)
-    return set(pl.from_arrow(ds.to_table(columns=["model"])).get_column("model").unique().to_list())
+@dataclass
+class StoredVectors:
+    """What a vector table holds for one model, and the write rule both engines follow.
+
+    ``keys``: the (key, text_hash) of the model's stored vectors; ``replace``: the table holds another
+    model's vectors (their width may differ) or does not exist, so the write replaces it. Otherwise a
+    key already stored had its text changed: its old row is deleted and the new one appended, in the
+    write's one commit (:meth:`drop_changed`); a first embedding of a large pool costs appends only.
+    """
+
+    table: str
+    key: str
+    keys: pl.DataFrame
+    replace: bool
+
+    @classmethod
+    def read(cls, lake: Lake, table: str, key: str, model: str) -> StoredVectors:
+        keys = pl.DataFrame(schema={key: pl.String, "text_hash": pl.String})
+        if not lake.exists(table):
+            return cls(table, key, keys, True)
+        ds = lake.dataset(table)
+        models = set(pl.from_arrow(ds.to_table(columns=["model"])).get_column("model").unique().to_list())
+        if ds.count_rows():
+            reader = ds.scanner(columns=[key, "text_hash"], filter=f"model = {sql_string(model)}").to_reader()
+            keys = pl.from_arrow(reader.read_all())  # type: ignore[assignment]
+        return cls(table, key, keys, bool(models - {model}))
+
+    def drop_changed(self, txn: Any, new_keys: pl.Series) -> int:
+        """Delete, in ``txn``, the stored rows of ``new_keys`` (their text changed); the rows deleted."""
+        if self.replace or self.keys.is_empty():
+            return 0
+        changed = new_keys.filter(new_keys.is_in(self.keys.get_column(self.key))).to_list()
+        for start in range(0, len(changed), DELETE_CHUNK):
+            txn.delete(self.table, sql_in(self.key, changed[start : start + DELETE_CHUNK]))
+        return len(changed)
 
 
 def _donor_vectors(lake: Lake, donor: str | None, model: str, hashes: pl.Series) -> pl.DataFrame | None:
@@ -137,12 +161,12 @@ def sync_vectors(
     from tqdm import tqdm
 
     report = SyncReport(table=table)
-    stored = _stored(lake, table, key, encoder.model_name)
+    stored = StoredVectors.read(lake, table, key, encoder.model_name)
     todo_parts = []
     for part in stream():  # pass 1: hashes only, to know the work (and the ETA) up front
         frame = pl.from_arrow(part.select([key, "text_hash"]))
         report.n_rows += frame.height
-        todo_parts.append(frame.join(stored, on=[key, "text_hash"], how="anti"))  # type: ignore[arg-type]
+        todo_parts.append(frame.join(stored.keys, on=[key, "text_hash"], how="anti"))  # type: ignore[arg-type]
     todo = pl.concat(todo_parts) if todo_parts else pl.DataFrame(schema={key: pl.String, "text_hash": pl.String})
     if todo.is_empty():
         report.index = "kept"
@@ -162,7 +186,7 @@ def sync_vectors(
                 yield _encoded(pl.concat(buffer), key, encoder, batch_size, bar, donated, report)
 
     message = f"embed {table}: {todo.height} texts with {encoder.model_name}"
-    return store_vectors(lake, table, key, encoder.model_name, chunks(), stored, settings, report, message)
+    return store_vectors(lake, chunks(), stored, settings, report, message)
 
 
 def _encoded(chunk, key, encoder, batch_size, bar, donated, report) -> pa.Table:
@@ -174,46 +198,30 @@ def _encoded(chunk, key, encoder, batch_size, bar, donated, report) -> pa.Table:
 
 def store_vectors(
     lake: Lake,
-    table: str,
-    key: str,
-    model: str,
     chunks: Iterable[pa.Table],
-    stored: pl.DataFrame,
+    stored: StoredVectors,
     settings: IndexSettings,
     report: SyncReport,
     message: str,
 ) -> SyncReport:
-    """Write chunks of ``(key, vector, model, text_hash, embedded_at)`` rows to ``table`` in one lake commit.
-
-    ``stored``: the keys the table holds for ``model`` (:func:`_stored`). A key not among them is
-    appended, a stored key (its text changed) replaced by a merge, so a first embedding of a large
-    pool costs appends only. A table holding another model's vectors is replaced (their width may
-    differ). The ANN index is built or refreshed at the end, in the same commit.
-    """
+    """Write chunks of ``(key, vector, model, text_hash, embedded_at)`` rows in one lake commit, under
+    ``stored``'s rule (the table replaced, or changed keys' rows deleted and every row appended); the
+    ANN index is built or refreshed at the end, in the same commit."""
     import lancedb
 
-    overwrite = bool(_stored_models(lake, table) - {model}) or not lake.exists(table)
-    known = stored.select(key)
+    overwrite = stored.replace
     with lake.transaction(message) as txn:
-        txn.track(table)
+        txn.track(stored.table)
         db = lancedb.connect(str(lake.root))
         for data in chunks:
             if overwrite:
-                db.create_table(table, data=data, schema=data.schema, mode="overwrite")
-                overwrite, known = False, known.clear()
+                db.create_table(stored.table, data=data, schema=data.schema, mode="overwrite")
+                overwrite = False
                 continue
-            keys = pl.from_arrow(data.select([key]))
-            is_new = ~keys.get_column(key).is_in(known.get_column(key)).to_numpy()
-            target = db.open_table(table)
-            if is_new.all():
-                target.add(data)
-                continue
-            if is_new.any():
-                target.add(data.filter(pa.array(is_new)))
-            changed = data.filter(pa.array(~is_new))
-            target.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(changed)
-        report.index = ensure_index(lake, table, settings)
-        report.version = txn.record(table)
+            stored.drop_changed(txn, pl.from_arrow(data.select([stored.key])).get_column(stored.key))
+            db.open_table(stored.table).add(data)
+        report.index = ensure_index(lake, stored.table, settings)
+        report.version = txn.record(stored.table)
     return report
 
 

@@ -22,14 +22,11 @@ import polars as pl
 import pyarrow as pa
 
 from lake import Lake
-from lake.sql import sql_in
 from pipelines.retrieval.embed import EMBEDDINGS, TEXT_COLUMNS, EmbedConfig, batch_texts, ok_attributes
 from pipelines.retrieval.encoder import Encoder
-from pipelines.retrieval.vectors import SyncReport, _stored, _stored_models, ensure_index, vector_schema
+from pipelines.retrieval.vectors import StoredVectors, SyncReport, ensure_index, vector_schema
 from pipelines.scale.cluster import EngineConfig
 from pipelines.scale.job import Stage, Written, write_table
-
-DELETE_CHUNK = 10_000  # keys per delete predicate
 
 
 class PairEncoder:
@@ -72,16 +69,10 @@ def _schema(lake: Lake, model: str, replace: bool) -> tuple[pa.Schema, str | Non
     return vector_schema("pair_id", Encoder(model, threads=1).dim), None  # loads the model once, for its width
 
 
-def _changed(written: Written, stored: pl.DataFrame) -> list[str]:
-    """Pairs of the job whose stored vector (of this model) is for another text: their old rows go."""
-    if stored.is_empty():
-        return []
-    known = stored.get_column("pair_id")
-    out: list[str] = []
-    for batch in lance.dataset(written.uri).to_batches(columns=["pair_id"]):
-        keys = pl.from_arrow(batch).get_column("pair_id")  # type: ignore[union-attr]
-        out.extend(keys.filter(keys.is_in(known)).to_list())
-    return out
+def _written_keys(written: Written) -> pl.Series:
+    """The pairs of the job's rows (read from its files, a column at a time)."""
+    parts = [pl.from_arrow(b).get_column("pair_id") for b in lance.dataset(written.uri).to_batches(columns=["pair_id"])]
+    return pl.concat(parts) if parts else pl.Series("pair_id", [], pl.String)  # type: ignore[arg-type]
 
 
 def embed_ray(lake: Lake, config: EmbedConfig | None = None, engine: EngineConfig | None = None) -> SyncReport:
@@ -91,11 +82,10 @@ def embed_ray(lake: Lake, config: EmbedConfig | None = None, engine: EngineConfi
     report = SyncReport(table=EMBEDDINGS)
     with lake.reading_at():  # the job and the commit see the same pairs, attributes and vectors
         attributes = ok_attributes(lake)
-        replace = bool(_stored_models(lake, EMBEDDINGS) - {config.model})  # another model's vectors: replaced
-        stored = _stored(lake, EMBEDDINGS, "pair_id", config.model)
-        schema, storage_version = _schema(lake, config.model, replace)
+        stored = StoredVectors.read(lake, EMBEDDINGS, "pair_id", config.model)
+        schema, storage_version = _schema(lake, config.model, stored.replace)
         actor_config = dataclasses.replace(config, threads=engine.threads, progress=False)
-        kwargs = {"config": actor_config, "attributes": attributes, "stored": stored, "schema": schema}
+        kwargs = {"config": actor_config, "attributes": attributes, "stored": stored.keys, "schema": schema}
         stage = Stage(PairEncoder, kwargs, schema, columns=TEXT_COLUMNS)
         with write_table(lake, "pairs", stage, engine, storage_version=storage_version) as written:
             report.n_rows = lake.dataset("pairs").count_rows()
@@ -104,12 +94,11 @@ def embed_ray(lake: Lake, config: EmbedConfig | None = None, engine: EngineConfi
             if not written.rows:
                 report.index = "kept"
                 return report  # nothing changed: no write
-            changed = [] if replace else _changed(written, stored)
             message = f"embed {EMBEDDINGS}: {written.rows} texts with {config.model} (ray)"
             with lake.transaction(message) as txn:
-                for start in range(0, len(changed), DELETE_CHUNK):
-                    txn.delete(EMBEDDINGS, sql_in("pair_id", changed[start : start + DELETE_CHUNK]))
-                txn.add_dataset(EMBEDDINGS, written.uri, overwrite=replace or not lake.exists(EMBEDDINGS))
+                if not stored.replace:
+                    stored.drop_changed(txn, _written_keys(written))
+                txn.add_dataset(EMBEDDINGS, written.uri, overwrite=stored.replace)
                 report.index = ensure_index(lake, EMBEDDINGS, config.index_settings())
                 report.version = txn.record(EMBEDDINGS)
     return report
