@@ -223,7 +223,7 @@ def _free_port() -> int:
 
 def _torchrun(nproc: int, args: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
     loopback = {"GLOO_SOCKET_IFNAME": "lo", "NCCL_SOCKET_IFNAME": "lo"}  # no traffic off the machine
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **loopback}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **loopback}  # offline settings: tests/conftest.py
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc), "--master-addr",
            "127.0.0.1", "--master-port", str(_free_port()), "-m", "rm.distributed", *args]  # fmt: skip
