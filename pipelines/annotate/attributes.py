@@ -19,6 +19,7 @@ import pyarrow as pa
 from lake import Lake
 from lake.reports import Counted
 from lake.schemas import ATTRIBUTES
+from lake.sql import sql_string
 from pipelines.annotate import data
 from pipelines.annotate.calls import Call, Outcome
 from pipelines.annotate.callwork import CallRunner, CallWork, Pairs, engine_note, run_local
@@ -57,7 +58,7 @@ class AttributesReport(Counted):
 
 def select_pairs(lake: Lake, model: str, cfg: AttributesConfig) -> list[str]:
     """Pairs lacking an ok row for (model, template): gold first, then queued, then the rest."""
-    done_filter = f"model = '{model}' AND template_version = '{cfg.template}'"
+    done_filter = f"model = {sql_string(model)} AND template_version = {sql_string(cfg.template)}"
     if cfg.redo_failed:
         done_filter += " AND status = 'ok'"
     done = set(data.read(lake, "attributes", ["pair_id"], done_filter)["pair_id"].to_pylist())

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from lake import Lake
 from lake.labels import gold_verdicts  # noqa: F401 (re-exported: the judges and the gate call data.gold_verdicts)
-from lake.sql import sql_in
+from lake.sql import sql_in, sql_string
 
 PAIR_COLUMNS = ["pair_id", "conversation", "chosen", "rejected", "category"]
 
@@ -52,6 +52,6 @@ def queue_rows(lake: Lake, round: int | None, route: str | None = None) -> list[
     rnd = latest_round(lake) if round is None else round
     if rnd is None:
         return []
-    filt = f"round = {int(rnd)}" + (f" AND route = '{route}'" if route else "")
+    filt = f"round = {int(rnd)}" + (f" AND route = {sql_string(route)}" if route else "")
     rows = read(lake, "retrieval_queue", None, filt).to_pylist()
     return sorted(rows, key=lambda r: (-r["best_similarity"], r["pair_id"]))

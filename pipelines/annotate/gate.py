@@ -25,6 +25,7 @@ import pyarrow as pa
 from lake import Lake
 from lake.rules import TrustRule
 from lake.schemas import JUDGE_GATES, SOURCE_TRUST
+from lake.sql import sql_string
 from pipelines.annotate import data
 from pipelines.annotate.cache import CallCache
 from pipelines.annotate.calls import run_calls
@@ -152,7 +153,7 @@ def gate_row(votes: list[dict[str, Any]], round: int, model: str, template: str)
 
 
 def stored_gate(lake: Lake, round: int, model: str, template: str) -> dict[str, Any] | None:
-    filt = f"round = {int(round)} AND model = '{model}' AND template_version = '{template}'"
+    filt = f"round = {int(round)} AND model = {sql_string(model)} AND template_version = {sql_string(template)}"
     rows = data.read(lake, "judge_gates", None, filt).to_pylist()
     return rows[-1] if rows else None
 

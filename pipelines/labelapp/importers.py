@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lake import Lake
+from lake.sql import sql_string
 from pipelines.annotate import data
 from pipelines.labelapp import queue
 from pipelines.labelapp.store import append_labels, label_row
@@ -136,12 +137,12 @@ def import_original(lake: Lake, source: str = "pandalm", round: int = 0) -> dict
     """Turn the kept per-annotator votes of ``source`` into ``human_labels`` rows."""
     if source != "pandalm":
         raise ValueError(f"no original-vote importer for {source!r}: only pandalm keeps per-annotator votes")
-    filt = f"source = '{source}' OR source LIKE '{source}:%'"
+    filt = f"source = {sql_string(source)} OR source LIKE {sql_string(source + ':%')}"
     pairs = data.read(lake, "pairs", ["pair_id", "is_tie", "label_details"], filt).to_pylist()
     origin = f"import:{source}"
     done = {
         (r["pair_id"], r["annotator"])
-        for r in data.read(lake, "human_labels", ["pair_id", "annotator"], f"origin = '{origin}'").to_pylist()
+        for r in data.read(lake, "human_labels", ["pair_id", "annotator"], f"origin = {sql_string(origin)}").to_pylist()
     }
     rows, counts = [], Counter()
     for p in pairs:

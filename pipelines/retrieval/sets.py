@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from lake import Lake, LakeError
+from lake.sql import sql_string
 
 
 def _frame(lake: Lake, table: str, columns: list[str], filter: str | None = None) -> pl.DataFrame:
@@ -60,7 +61,7 @@ def latest_run(lake: Lake) -> str:
 
 def probs_from_run(lake: Lake, run_id: str, gold: set[str]) -> dict[str, float]:
     """p of every gold pair the run scored (its latest score if scored twice)."""
-    scores = _frame(lake, "rm_scores", ["pair_id", "p", "scored_at"], f"run_id = '{run_id.replace(chr(39), '')}'")
+    scores = _frame(lake, "rm_scores", ["pair_id", "p", "scored_at"], f"run_id = {sql_string(run_id)}")
     if scores.is_empty():
         raise LakeError(f"rm_scores has no rows for run {run_id!r}: score gold with `prefhouse score --run RUN` first")
     latest = scores.sort(["pair_id", "scored_at"]).unique("pair_id", keep="last")

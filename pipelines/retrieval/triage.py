@@ -15,6 +15,7 @@ import pyarrow as pa
 from lake import Lake
 from lake.reports import Counted
 from lake.schemas import RETRIEVAL_QUEUE
+from lake.sql import sql_string
 from pipelines.retrieval.anchors import MAX_DEMOS, gold_anchors
 from pipelines.retrieval.retrieve import replace_queue_round
 
@@ -41,7 +42,7 @@ class TriageReport(Counted):
 
 def uncertain_pairs(lake: Lake, config: TriageConfig) -> tuple[dict[str, float], list[str]]:
     """(p of every scored pair under ``config.run``, the pairs with p <= ``confident_p``, sorted)."""
-    scores = lake.dataset("rm_scores").to_table(columns=["pair_id", "p"], filter=f"run_id = '{config.run}'")
+    scores = lake.dataset("rm_scores").to_table(columns=["pair_id", "p"], filter=f"run_id = {sql_string(config.run)}")
     p_of = dict(zip(*scores.to_pydict().values(), strict=True))
     return p_of, sorted(pid for pid, p in p_of.items() if p <= config.confident_p)
 
