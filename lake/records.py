@@ -22,6 +22,11 @@ from lake import ids
 from lake.schemas import PAIRS, TURN
 
 
+def dumps_details(details: Mapping[str, Any] | None) -> str | None:
+    """``label_details`` as stored, by every writer of ``pairs``: sorted JSON, non-ASCII kept."""
+    return None if details is None else json.dumps(details, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def pair_row(
     conversation: Iterable[Mapping[str, str]] | str,
     chosen: str,
@@ -54,7 +59,7 @@ def pair_row(
         "is_tie": is_tie,
         "category": category,
         "label_origin": label_origin,
-        "label_details": json.dumps(label_details, sort_keys=True) if label_details is not None else None,
+        "label_details": dumps_details(label_details),
         "source": source,
         "source_file": source_file,
         "source_row": source_row,

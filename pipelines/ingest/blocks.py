@@ -7,14 +7,13 @@ shape, so the writer handles one kind of thing (:class:`PairBlock`) whichever pa
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 import pyarrow as pa
 
 from lake.ids import conversation_key, ids_for
-from lake.records import conversations
+from lake.records import conversations, dumps_details
 from pipelines.ingest.model import RawPair, Rejected
 
 BLOCK_ROWS = 8192  # rows (pairs and rejected) of a row-path block
@@ -34,11 +33,6 @@ class PairBlock(Protocol):
     @property
     def label_details(self) -> list[str | None] | None: ...
     def columns(self) -> dict[str, Any]: ...
-
-
-def dumps_details(details: Mapping[str, Any] | None) -> str | None:
-    """``label_details`` as stored: sorted JSON, non-ASCII kept."""
-    return None if details is None else json.dumps(details, sort_keys=True, ensure_ascii=False, default=str)
 
 
 class RowBlock:
