@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.annotate.llm.base import ChatRequest, Sampling, make_backend, parse_judge
 from pipelines.annotate.taxonomy import JUDGE_SCHEMA
+from tests.gpu import require_vllm
 
 WORDS = ["which", "answer", "is", "better", "1", "2", "rationale", "candidate", "the", "first", "second"]
 
@@ -35,10 +36,7 @@ def _tiny_causal_lm(out):
 
 @pytest.mark.gpu
 def test_a_vllm_judge_spec_answers_valid_judge_json(tmp_path):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
-    pytest.importorskip("vllm", reason="the vllm judge backend needs the gpu extra")
+    require_vllm("the vllm judge backend needs the gpu extra")
     path = _tiny_causal_lm(tmp_path / "tiny-lm")
     backend = make_backend(parse_judge(f"vllm:{path}"))
     try:

@@ -12,6 +12,8 @@ import math
 import pytest
 from rm_tiny_models import build_tiny_decoder
 
+from tests.gpu import require_cuda
+
 WORDS = ["cats", "rivers", "bread", "stars", "chess", "music", "rain", "trains", "tea", "maps", "bees", "snow"]
 
 
@@ -68,9 +70,7 @@ def test_tiny_decoder_trains_on_cpu_with_checkpointing_and_accumulation(tmp_path
 
 @pytest.mark.gpu
 def test_tiny_decoder_trains_on_cuda_in_bf16(tmp_path):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
+    torch = require_cuda()
     from rm.inference import load_run, score_sides
     from rm.model import rewards
 

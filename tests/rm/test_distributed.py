@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from rm_tiny_models import build_tiny_decoder
 
+from tests.gpu import require_cuda
+
 REPO = Path(__file__).resolve().parents[2]
 TOL = 1e-4
 WORDS = ["cats", "rivers", "bread", "stars", "chess", "music", "rain", "trains", "tea", "maps", "bees", "snow"]
@@ -278,9 +280,7 @@ def test_two_gloo_ranks_match_one_process_and_the_checkpoint_scores_the_same(tin
 
 @pytest.mark.gpu
 def test_bf16_fsdp_on_cuda(tiny):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA: the bf16 FSDP path runs on nccl, one process per GPU")
+    torch = require_cuda("needs CUDA: the bf16 FSDP path runs on nccl, one process per GPU")
     from safetensors.torch import load_file
 
     from rm.inference import load_run, score_sides

@@ -9,16 +9,15 @@ from __future__ import annotations
 import pytest
 from rm_tiny_models import build_tiny_decoder
 
+from tests.gpu import require_vllm
+
 PROMPTS = ["tell me about tea", "tell me about snow", "what is chess"]
 RESPONSES = ["tea is great , here is a helpful answer .", "no .", "snow is cold and white .", "chess is a game ."]
 
 
 @pytest.mark.gpu
 def test_vllm_backend_scores_like_the_transformers_backend(tmp_path):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
-    pytest.importorskip("vllm", reason="the vllm backend needs the gpu extra")
+    torch = require_vllm("the vllm backend needs the gpu extra")
     from rm.data import Example, encode_texts, pad_batch
     from rm.formatting import format_pair_side
     from rm.model import load_reward_model, load_tokenizer, rewards
