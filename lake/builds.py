@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lake.store import Lake
+if TYPE_CHECKING:
+    from lake.store import Lake
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"  # the dbt project of the repo
 LAST_BUILD = "last_build.json"

@@ -34,6 +34,7 @@ from typing import Any
 import lance
 import pyarrow as pa
 
+from lake.errors import LakeError
 from lake.ids import SCHEME as IDS_SCHEME
 from lake.schemas import TABLES
 
@@ -56,10 +57,6 @@ _empty_lock = threading.Lock()
 _empty: dict[str, lance.LanceDataset] = {}
 
 Data = pa.Table | pa.RecordBatchReader | list[pa.RecordBatch]
-
-
-class LakeError(RuntimeError):
-    """A lake operation that cannot go on; the message says what to do."""
 
 
 def resolve_root(root: str | os.PathLike[str] | None = None) -> Path:

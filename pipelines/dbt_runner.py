@@ -23,10 +23,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lake import Lake
 from lake.builds import LAST_BUILD, PROJECT_DIR, ROUNDS_DIR, dbt_dir
+
+if TYPE_CHECKING:
+    from lake import Lake
 
 # Lake tables the dbt sources read (``curated`` is read at the previous round's tag instead).
 SOURCE_TABLES = (

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from lake import Lake
+if TYPE_CHECKING:
+    from lake import Lake
 
 HH_SPLITS = ("helpful-base", "harmless-base", "helpful-online", "helpful-rejection-sampled")
 QUERIES = (

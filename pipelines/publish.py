@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
-from lake import Lake, LakeError
 from lake.builds import last_build
+from lake.errors import LakeError
 from lake.schemas import CURATED
+
+if TYPE_CHECKING:
+    from lake import Lake
 
 
 class PublishError(LakeError):

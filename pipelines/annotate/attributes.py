@@ -9,7 +9,7 @@ and the raw text, never a guess. Rows carry the model and the template version.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -23,24 +23,12 @@ from lake.sql import sql_string
 from pipelines.annotate import data
 from pipelines.annotate.calls import Call, Outcome
 from pipelines.annotate.callwork import CallRunner, CallWork, Pairs, engine_note, run_local
+from pipelines.annotate.config import AttributesConfig
 from pipelines.annotate.llm.base import ChatBackend, ChatRequest, Sampling
 from pipelines.annotate.prompts import clip, load_template, render_conversation
 from pipelines.annotate.taxonomy import ATTRIBUTES_SCHEMA, taxonomy_text
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class AttributesConfig:
-    """Which pairs get attributes, and how the LLM is asked."""
-
-    limit: int | None = field(default=None, metadata={"help": "annotate at most N pairs (missing ones first)"})
-    template: str = field(default="attributes.v1", metadata={"help": "prompt template version"})
-    temperature: float = field(default=0.0, metadata={"help": "sampling temperature"})
-    max_tokens: int = field(default=384, metadata={"help": "longest answer, in tokens"})
-    max_invalid_retries: int = field(default=2, metadata={"help": "re-asks of an invalid answer before it fails"})
-    max_chars: int = field(default=6000, metadata={"help": "cut each conversation to this many characters"})
-    redo_failed: bool = field(default=True, metadata={"help": "ask again for pairs whose last attempt failed"})
 
 
 @dataclass

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,19 +28,12 @@ from lake.sql import sql_string
 from pipelines.annotate import data
 from pipelines.annotate.cache import CallCache
 from pipelines.annotate.calls import run_calls
+from pipelines.annotate.config import GateConfig
 from pipelines.annotate.judge import MAX_DEMOS, JudgeConfig, build_call, model_verdict, position_bias, vote_of
 from pipelines.annotate.llm.base import ChatBackend
 from pipelines.annotate.taxonomy import JUDGE_SCHEMA
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class GateConfig:
-    """How a judge is measured (whether it is then trusted is the dbt trust rule, docs/trust.md)."""
-
-    max_gold: int = field(default=200, metadata={"help": "measure on at most N gold pairs (a seeded sample)"})
-    gold_seed: int = field(default=0, metadata={"help": "seed of the gold sample"})
 
 
 def judge_source_id(model: str, template: str) -> str:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
@@ -22,39 +21,14 @@ from lake import Lake
 from lake.schemas import JUDGE_LABELS
 from pipelines.annotate import data
 from pipelines.annotate.calls import Call, Outcome
+from pipelines.annotate.config import JudgeConfig
 from pipelines.annotate.llm.base import ChatRequest, Sampling
 from pipelines.annotate.prompts import clip, load_template, render_conversation
 from pipelines.annotate.taxonomy import JUDGE_SCHEMA
-from pipelines.retrieval.anchors import MAX_DEMOS
+from pipelines.retrieval.config import MAX_DEMOS
 
 log = logging.getLogger(__name__)
 NO_GUIDELINE = "Prefer the response that better fulfils the user's request: correct, helpful, honest and harmless."
-
-
-@dataclass
-class JudgeConfig:
-    """How the judges are asked and how their votes merge."""
-
-    round: int | None = field(default=None, metadata={"help": "retrieval round to judge (default: the latest)"})
-    samples: int = field(default=3, metadata={"help": "votes per model per pair (self-consistency)"})
-    temperature: float = field(default=0.7, metadata={"help": "sampling temperature (0 when --samples 1)"})
-    max_tokens: int = field(default=256, metadata={"help": "longest answer, in tokens"})
-    merge: Literal["pooled", "majority", "unanimous", "any"] = field(
-        default="pooled",
-        metadata={
-            "help": "across models, the rule the dbt build applies (var judge_merge): pooled (every valid vote; "
-            "one side needs more than half); majority of model verdicts; unanimous (every model decided, all "
-            "agree); any (the models that decided agree)"
-        },
-    )
-    route: Literal["judge", "all"] = field(default="judge", metadata={"help": "queued pairs routed to judges, or all"})
-    template: str = field(default="judge.v1", metadata={"help": "prompt template version"})
-    demo_template: str = field(default="judge_demo.v1", metadata={"help": "demonstration template version"})
-    max_demos: int = field(default=MAX_DEMOS, metadata={"help": "gold demonstrations per prompt (at most 8)"})
-    max_chars: int = field(default=3000, metadata={"help": "cut each text to this many characters"})
-    seed: int = field(default=0, metadata={"help": "seed of the candidate orders"})
-    max_invalid_retries: int = field(default=1, metadata={"help": "re-asks of an invalid answer"})
-    limit: int | None = field(default=None, metadata={"help": "judge at most N queued pairs"})
 
 
 def chosen_first(seed: int, pair_id: str, sample: int) -> bool:

@@ -7,7 +7,7 @@ them as a hint. They are never a label.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -21,6 +21,7 @@ from lake.schemas import PRECHECKS
 from pipelines.annotate import data
 from pipelines.annotate.calls import Call, Outcome
 from pipelines.annotate.callwork import CallRunner, CallWork, Pairs, engine_note, run_local
+from pipelines.annotate.config import PrecheckConfig
 from pipelines.annotate.llm.base import ChatBackend, ChatRequest, Sampling
 from pipelines.annotate.prompts import clip, load_template, render_conversation
 from pipelines.annotate.taxonomy import PRECHECK_SCHEMA
@@ -45,21 +46,6 @@ class PrecheckRoundReport(Counted):
     queued_pairs: int = 0
     gold_pairs: int = 0
     checked: int = 0  # sides with a verdict, both sets
-
-
-@dataclass
-class PrecheckConfig:
-    """Which pairs are pre-checked."""
-
-    round: int | None = field(default=None, metadata={"help": "pre-check this round's human queue (default: latest)"})
-    all_objective: bool = field(default=False, metadata={"help": "pre-check every objective pair, not only queued"})
-    limit: int | None = field(default=None, metadata={"help": "pre-check at most N pairs"})
-    pair_ids: list[str] | None = field(
-        default=None, metadata={"help": "pre-check these pairs (those of them that are objective) instead"}
-    )
-    template: str = field(default="precheck.v1", metadata={"help": "prompt template version"})
-    max_tokens: int = field(default=256, metadata={"help": "longest answer, in tokens"})
-    max_chars: int = field(default=4000, metadata={"help": "cut each text to this many characters"})
 
 
 def select_pairs(lake: Lake, cfg: PrecheckConfig) -> list[str]:

@@ -6,10 +6,40 @@
   quarantine, batch log) and returns an :class:`IngestReport`.
 - :mod:`pipelines.ingest.registry` holds every layout with its detector and parser: the pair
   formats and the benchmark layouts that ``--as-benchmark`` and ``prefhouse eval`` read.
+
+Its names load their modules on first use (``pipelines.ingest.config`` for ``--help`` stays light).
 """
 
-from pipelines.ingest.formats import FORMATS, detect_format, read_file
-from pipelines.ingest.model import RawPair, Rejected
-from pipelines.ingest.writer import IngestReport, ingest_paths
+from __future__ import annotations
 
-__all__ = ["FORMATS", "IngestReport", "RawPair", "Rejected", "detect_format", "ingest_paths", "read_file"]
+from typing import TYPE_CHECKING
+
+from lake.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from pipelines.ingest.formats import FORMATS, detect_format, read_file
+    from pipelines.ingest.model import RawPair, Rejected
+    from pipelines.ingest.writer import IngestReport, ingest_paths
+
+__all__ = [
+    "FORMATS",
+    "IngestReport",
+    "RawPair",
+    "Rejected",
+    "detect_format",
+    "ingest_paths",
+    "read_file",
+]
+
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "FORMATS": "formats",
+        "detect_format": "formats",
+        "read_file": "formats",
+        "RawPair": "model",
+        "Rejected": "model",
+        "IngestReport": "writer",
+        "ingest_paths": "writer",
+    },
+)

@@ -9,10 +9,9 @@ import numpy as np
 
 from lake import Lake
 from lake.labels import gold_verdicts
+from pipelines.retrieval.config import MAX_DEMOS
 from pipelines.retrieval.embed import EMBEDDINGS
 from pipelines.retrieval.search import VectorIndex
-
-MAX_DEMOS = 8  # gold demonstrations a judge sees per pair (the method's "up to 8"): anchors per queued pair
 
 
 class _GoldVectors(VectorIndex):

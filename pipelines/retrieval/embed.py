@@ -9,45 +9,19 @@ over an unchanged lake loads no model and writes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Literal
 
 import polars as pl
 import pyarrow as pa
 
 from lake import Lake
 from lake.snapshot import Snapshot, open_snapshot
-from pipelines.retrieval.encoder import DEFAULT_MODEL, Encoder
+from pipelines.retrieval.config import EmbedConfig
+from pipelines.retrieval.encoder import Encoder
 from pipelines.retrieval.text import ATTRIBUTE_FIELDS, pair_text, text_hash
-from pipelines.retrieval.vectors import IndexSettings, SyncReport, sync_vectors
+from pipelines.retrieval.vectors import SyncReport, sync_vectors
 
 EMBEDDINGS = "embeddings"
 TEXT_COLUMNS = ["pair_id", "conversation"]  # what a pair's embedded text is made of
-
-
-@dataclass
-class EmbedConfig:
-    model: str = field(
-        default=DEFAULT_MODEL,
-        metadata={"help": "sentence-transformers model: all-MiniLM-L6-v2 (packaged) or a local folder"},
-    )
-    batch_size: int = field(default=64, metadata={"help": "texts per model forward pass"})
-    chunk_rows: int = field(default=8192, metadata={"help": "texts embedded between two table writes"})
-    ann_min_rows: int = field(
-        default=50_000, metadata={"help": "build the cosine ANN index once a table has this many rows"}
-    )
-    index_type: Literal["IVF_PQ", "IVF_HNSW_SQ"] = field(default="IVF_PQ", metadata={"help": "ANN index type"})
-    nprobes: int = field(default=24, metadata={"help": "IVF partitions probed per ANN query"})
-    refine_factor: int = field(default=20, metadata={"help": "ANN candidates re-ranked exactly, times k"})
-    threads: int = field(default=2, metadata={"help": "torch CPU threads"})
-    device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda, ..."})
-    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
-
-    def index_settings(self) -> IndexSettings:
-        return IndexSettings(self.ann_min_rows, self.index_type, self.nprobes, self.refine_factor)
-
-    def encoder(self) -> Encoder:
-        return Encoder(self.model, device=self.device, threads=self.threads)
 
 
 def ok_attributes(lake: Lake) -> pl.DataFrame:

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from lake.offline import use_offline_env
+from pipelines.retrieval.config import DEFAULT_MODEL
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
 

@@ -17,7 +17,7 @@ a pair alone in its cluster is its own representative with similarity 1.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import polars as pl
@@ -27,21 +27,14 @@ from lake import Lake, LakeError
 from lake.reports import Counted
 from lake.schemas import NEIGHBOURS
 from lake.snapshot import Snapshot, open_snapshot
-from pipelines.retrieval.embed import EMBEDDINGS, EmbedConfig
+from pipelines.retrieval.config import NeardupConfig
+from pipelines.retrieval.embed import EMBEDDINGS
 from pipelines.retrieval.encoder import Encoder
 from pipelines.retrieval.search import VectorIndex
 from pipelines.retrieval.text import conversation_text, text_hash
 from pipelines.retrieval.vectors import sync_vectors
 
 PROMPT_EMBEDDINGS = "prompt_embeddings"
-
-
-@dataclass
-class NeardupConfig(EmbedConfig):
-    threshold: float = field(
-        default=0.9, metadata={"help": "cosine similarity at or above which two prompts are near-duplicates"}
-    )
-    max_neighbours: int = field(default=64, metadata={"help": "neighbours looked at per cluster leader"})
 
 
 @dataclass

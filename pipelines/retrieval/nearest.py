@@ -1,7 +1,7 @@
 """Notebook API: the nearest pairs of a pair or of any text.
 
 >>> from lake import Lake
->>> from pipelines.retrieval import nearest
+>>> from pipelines.retrieval.nearest import nearest
 >>> nearest(Lake("lakehouse"), "How do I reverse a list in Python?", k=5, filters={"task_category": "coding"})
 
 Returns a pyarrow Table (``.to_pandas()`` / ``polars.from_arrow`` for display): rank,

@@ -11,7 +11,7 @@ them to humans, the rest to the LLM judges.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,23 +24,9 @@ from lake.labels import gold_ids
 from lake.reports import Counted
 from lake.schemas import RETRIEVAL_QUEUE
 from pipelines.retrieval import sets
+from pipelines.retrieval.config import IndexSettings, RetrieveConfig
 from pipelines.retrieval.embed import EMBEDDINGS, ok_attributes
 from pipelines.retrieval.search import VectorIndex
-from pipelines.retrieval.vectors import IndexSettings
-
-
-@dataclass
-class RetrieveConfig:
-    round: int = field(default=1, metadata={"help": "curation round the queue is for"})
-    run: str | None = field(default=None, metadata={"help": "rm run whose p to use (default: latest best/silver)"})
-    gold_probs: Path | None = field(default=None, metadata={"help": "CSV of pair_id,p instead of rm_scores"})
-    k_max: int = field(default=8, metadata={"help": "neighbours for a gold pair the RM gets wrong (p <= 0.5)"})
-    max_anchors: int = field(default=8, metadata={"help": "anchors (judge demonstrations) kept per candidate"})
-    same_category: bool = field(default=False, metadata={"help": "retrieve only pairs of the anchor's category"})
-    human_share: float = field(default=0.2, metadata={"help": "share of the queue routed to human annotators"})
-    ann_min_rows: int = field(default=50_000, metadata={"help": "use the ANN index from this many vectors"})
-    nprobes: int = field(default=24, metadata={"help": "IVF partitions probed per ANN query"})
-    refine_factor: int = field(default=20, metadata={"help": "ANN candidates re-ranked exactly, times k"})
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lake import Lake, LakeError
-from pipelines.retrieval.vectors import IndexSettings
+from pipelines.retrieval.config import IndexSettings
 
 Hits = list[tuple[str, float]]
 

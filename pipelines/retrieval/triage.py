@@ -7,7 +7,7 @@ carry the gold pairs that retrieved them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -16,18 +16,9 @@ from lake import Lake
 from lake.reports import Counted
 from lake.schemas import RETRIEVAL_QUEUE
 from lake.sql import sql_string
-from pipelines.retrieval.anchors import MAX_DEMOS, gold_anchors
+from pipelines.retrieval.anchors import gold_anchors
+from pipelines.retrieval.config import MAX_DEMOS, TriageConfig
 from pipelines.retrieval.retrieve import replace_queue_round
-
-
-@dataclass
-class TriageConfig:
-    round: int = field(default=1, metadata={"help": "curation round the queue is for"})
-    run: str | None = field(default=None, metadata={"help": "rm run whose p decides (Stage 2: the best RM)"})
-    confident_p: float = field(
-        default=0.75, metadata={"help": "stage 2: best-RM p above which a pair skips the judges (agrees confidently)"}
-    )
-    anchors: int = field(default=MAX_DEMOS, metadata={"help": "nearest gold pairs queued with each pair (at most 8)"})
 
 
 @dataclass

@@ -25,17 +25,10 @@ import pyarrow as pa
 from lake import Lake
 from lake.reports import Counted
 from lake.sql import sql_in, sql_string
+from pipelines.retrieval.config import IndexSettings
 from pipelines.retrieval.encoder import Encoder
 
 TextStream = Callable[[], Iterator[pa.Table]]  # yields tables of (key, text, text_hash)
-
-
-@dataclass
-class IndexSettings:
-    ann_min_rows: int = 50_000  # below this, exact search is fast enough (about 50 ms at 50k x 384)
-    index_type: str = "IVF_PQ"
-    nprobes: int = 24
-    refine_factor: int = 20
 
 
 @dataclass

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from expectations.suites import KEPT_FRACTION_TOLERANCE
 from lake.configargs import stage_field
 from pipelines.annotate import AttributesConfig, GateConfig, JudgeConfig, LLMConfig
-from pipelines.retrieval.retrieve import RetrieveConfig
-from pipelines.retrieval.triage import TriageConfig
+from pipelines.retrieval.config import RetrieveConfig, TriageConfig
+from pipelines.scale.cluster import EngineConfig
 from rm.config import Preset, ScoreConfig, TrainConfig, train_config
 
 # A round's RMs are CPU-sized: these depart from TrainConfig's defaults and hold whatever the preset
@@ -136,6 +136,13 @@ class RoundConfig:
         default=None,
         metadata=_h("evaluate at most N items per benchmark file, spread over its categories") | {"metavar": "N"},
     )
+    engine: EngineConfig = stage_field(
+        EngineConfig,
+        {"engine": "engine", "ray_address": "ray_address", "ray_cpus": "ray_cpus", "ray_actors": "ray_actors",
+         "ray_actor_cpus": "ray_actor_cpus", "ray_actor_gpus": "ray_actor_gpus"},
+        help="where the per-pair stages run (attributes, pre-check, judge votes, embeddings, pool scoring): "
+        "this process, or Ray Data jobs on one cluster held for the round (pipelines.scale.EngineConfig)",
+    )  # fmt: skip
     scope: Literal["full", "no-rm"] = field(
         default="full", metadata=_h("no-rm: skip reward-model steps (fast smoke rounds; the rule uses what exists)")
     )

@@ -23,6 +23,7 @@ from lake.configargs import config_to_dict
 from lake.round_steps import CONFIG_RECORD, latest_by_step, step_records
 from lake.schemas import ROUND_STEPS, TABLES
 from pipelines.rounds.config import RoundConfig
+from pipelines.rounds.engine import engine_session
 from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
 
 if TYPE_CHECKING:
@@ -84,6 +85,37 @@ def _record_config(lake: Lake, ctx: RoundContext) -> None:
     )
 
 
+def _run_step(
+    lake: Lake, ctx: RoundContext, step: Step, outcome: RoundOutcome, log: Callable[[str], None], where: str
+) -> bool:
+    """Run one step and record it; False when the gate blocked the round (other errors propagate)."""
+    started = datetime.now(UTC)
+    with lake.reading_at():  # the step reads one lake commit (plus its own writes), whatever lands meanwhile
+        inputs = _versions(lake, step.reads)
+        _record(lake, ctx, step, "running", started, inputs=inputs)
+        try:
+            result = step.run(ctx) or StepResult()
+        except GateBlocked as exc:
+            _record(lake, ctx, step, "failed", started, inputs=inputs, message=str(exc))
+            log(f"{where} {step.name}: BLOCKED: {exc}")
+            outcome.status, outcome.message = "blocked", str(exc)
+            return False
+        except BaseException as exc:
+            _record(lake, ctx, step, "failed", started, inputs=inputs, message=f"{type(exc).__name__}: {exc}")
+            raise
+        outputs = _versions(lake, step.writes)
+    ctx.facts.update(result.facts)
+    _record(
+        lake, ctx, step, result.status, started, inputs=inputs, outputs=outputs, counts=result.counts,
+        facts=result.facts, message=result.message,
+    )  # fmt: skip
+    outcome.ran.append(step.name)
+    counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
+    note = f" ({result.message})" if result.message else ""
+    log(f"{where} {step.name}: {result.status} {counts}{note}")
+    return True
+
+
 def run_round(
     lake: Lake,
     round: int,
@@ -102,46 +134,18 @@ def run_round(
     _record_config(lake, ctx)
     outcome = RoundOutcome(round=round, stage=stage, status="done")
     finished = latest_by_step(lake, round, stage)
-    for i, step in enumerate(steps, 1):
-        prior = finished.get(step.name)
-        if prior is not None and prior["status"] in FINISHED:
-            ctx.facts.update(json.loads(prior["facts"] or "{}"))
-            outcome.resumed.append(step.name)
-            log(f"[round {round} stage {stage}] {i}/{len(steps)} {step.name}: already {prior['status']}, kept")
-            continue
-        log(f"[round {round} stage {stage}] {i}/{len(steps)} {step.name} ...")
-        started = datetime.now(UTC)
-        with lake.reading_at():  # the step reads one lake commit (plus its own writes), whatever lands meanwhile
-            inputs = _versions(lake, step.reads)
-            _record(lake, ctx, step, "running", started, inputs=inputs)
-            try:
-                result = step.run(ctx) or StepResult()
-            except GateBlocked as exc:
-                _record(lake, ctx, step, "failed", started, inputs=inputs, message=str(exc))
-                log(f"[round {round} stage {stage}] {step.name}: BLOCKED: {exc}")
-                outcome.status, outcome.message = "blocked", str(exc)
+    with engine_session(config.engine):  # one Ray cluster for the round's Ray jobs (none when local)
+        for i, step in enumerate(steps, 1):
+            where = f"[round {round} stage {stage}]"
+            prior = finished.get(step.name)
+            if prior is not None and prior["status"] in FINISHED:
+                ctx.facts.update(json.loads(prior["facts"] or "{}"))
+                outcome.resumed.append(step.name)
+                log(f"{where} {i}/{len(steps)} {step.name}: already {prior['status']}, kept")
+                continue
+            log(f"{where} {i}/{len(steps)} {step.name} ...")
+            if not _run_step(lake, ctx, step, outcome, log, where):
                 break
-            except BaseException as exc:
-                _record(lake, ctx, step, "failed", started, inputs=inputs, message=f"{type(exc).__name__}: {exc}")
-                raise
-            outputs = _versions(lake, step.writes)
-        ctx.facts.update(result.facts)
-        _record(
-            lake,
-            ctx,
-            step,
-            result.status,
-            started,
-            inputs=inputs,
-            outputs=outputs,
-            counts=result.counts,
-            facts=result.facts,
-            message=result.message,
-        )
-        outcome.ran.append(step.name)
-        counts = ", ".join(f"{k}={v}" for k, v in result.counts.items())
-        note = f" ({result.message})" if result.message else ""
-        log(f"[round {round} stage {stage}] {step.name}: {result.status} {counts}{note}")
     outcome.facts = dict(ctx.facts)
     if outcome.status == "done" and ctx.fact("trust_summary"):
         outcome.message = "trust: " + ctx.fact("trust_summary")  # the status line says who could decide

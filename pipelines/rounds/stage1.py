@@ -129,7 +129,7 @@ class Retrieve(Step):
         run_id = ctx.fact("silver_run_id")
         if not run_id or not gold_ids(ctx.lake):
             return StepResult(status="skipped", message="no gold pairs scored this round: nothing to retrieve from")
-        from pipelines.retrieval import retrieve
+        from pipelines.retrieval.retrieve import retrieve
 
         report = retrieve(ctx.lake, replace(ctx.config.retrieve, round=ctx.round, run=run_id))
         return StepResult(counts=report.counts)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from pipelines.rounds.engine import score_table
 from pipelines.rounds.stage1 import rm_train_config
 from pipelines.rounds.step import RoundContext, Step, StepFailed, StepResult
 from pipelines.rounds.steps_common import Embed, Gate, Judge, NearDup, Trust, has_judges
@@ -65,13 +66,11 @@ class ScorePool(Step):
     name, reads, writes = "score_pool", ("pairs",), ("rm_scores", "pairs")
 
     def run(self, ctx: RoundContext) -> StepResult:
-        from rm.score import score
-
         counts = {"pairs": ctx.lake.dataset("pairs").count_rows()}
         for role in ("gold", "best"):
             run_dir = ctx.fact(f"{role}_run_dir")
-            cfg = replace(ctx.config.score, run=Path(run_dir), max_length=ctx.config.rm.max_length)
-            report = score(ctx.lake, run_dir, "pairs", config=cfg, progress=True)
+            cfg = replace(ctx.config.score, run=Path(run_dir), table="pairs", max_length=ctx.config.rm.max_length)
+            report = score_table(ctx, run_dir, cfg)
             counts |= {f"{role}_{k}": v for k, v in report.counts.items()}
         return StepResult(counts=counts)
 

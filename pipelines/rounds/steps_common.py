@@ -12,6 +12,7 @@ import os
 from dataclasses import replace
 from typing import Any
 
+from pipelines.rounds.engine import call_runner, embed
 from pipelines.rounds.step import GateBlocked, RoundContext, Step, StepResult
 
 NO_BACKEND = "no LLM backend configured (set OPENAI_BASE_URL or --judge-base-url): LLM work skipped"
@@ -79,7 +80,7 @@ class Attributes(Step):
             return StepResult(status="skipped", message=NO_BACKEND)
         from pipelines.annotate import annotate_attributes
 
-        report = annotate_attributes(ctx.lake, backend, ctx.config.attributes)
+        report = annotate_attributes(ctx.lake, backend, ctx.config.attributes, call_runner(ctx))
         return StepResult(counts=report.counts)
 
 
@@ -89,9 +90,7 @@ class Embed(Step):
     name, reads, writes = "embed", ("pairs", "attributes"), ()
 
     def run(self, ctx: RoundContext) -> StepResult:
-        from pipelines.retrieval import embed_pairs
-
-        return StepResult(counts=embed_pairs(ctx.lake).counts)
+        return StepResult(counts=embed(ctx).counts)
 
 
 class Judge(Step):
@@ -108,7 +107,7 @@ class Judge(Step):
         from pipelines.annotate import judge_queue
 
         judge_cfg = replace(ctx.config.judge, round=ctx.round)
-        report = judge_queue(ctx.lake, backends, judge_cfg, ctx.config.judge_gate)
+        report = judge_queue(ctx.lake, backends, judge_cfg, ctx.config.judge_gate, call_runner(ctx))
         counts = report.counts | {"judges": len(backends)}
         facts = {"judges": [b.model for b in backends], "trusted_judges": report.trusted_models}
         facts["judge_merge"] = report.merge
@@ -143,7 +142,7 @@ class Precheck(Step):
             return StepResult(status="skipped", message=NO_BACKEND)
         from pipelines.annotate.precheck import precheck_round
 
-        report = precheck_round(ctx.lake, backend, ctx.round)
+        report = precheck_round(ctx.lake, backend, ctx.round, call_runner(ctx))
         return StepResult(counts=report.counts, facts={"precheck_model": report.model})
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 LOOPBACK = "127.0.0.1"
+NO_RAY = "--engine ray needs the ray extra: pip install -e '.[ray]' (or run with --engine local)"
 # Set before Ray starts: no usage stats; a local node addressed (and listening) on loopback only.
 LOCAL_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
@@ -69,8 +70,11 @@ def ray_cluster(config: EngineConfig) -> Iterator[None]:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not config.ray_address:  # read when ray is first imported; a driver joining a cluster needs its real address
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    import ray
-    from ray._private import ray_constants
+    try:
+        import ray
+        from ray._private import ray_constants
+    except ImportError as exc:
+        raise ValueError(NO_RAY) from exc
 
     if ray.is_initialized():
         yield

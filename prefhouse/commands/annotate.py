@@ -72,7 +72,8 @@ def _runner(args: argparse.Namespace) -> Iterator[Any]:
 
 
 def _attributes(args: argparse.Namespace) -> int:
-    from pipelines.annotate.attributes import AttributesConfig, annotate_attributes
+    from pipelines.annotate.attributes import annotate_attributes
+    from pipelines.annotate.config import AttributesConfig
 
     lake = open_lake(args, create=False)
     with _backends(args) as (backend,), _runner(args) as runner:
@@ -81,7 +82,8 @@ def _attributes(args: argparse.Namespace) -> int:
 
 
 def _precheck(args: argparse.Namespace) -> int:
-    from pipelines.annotate.precheck import PrecheckConfig, precheck
+    from pipelines.annotate.config import PrecheckConfig
+    from pipelines.annotate.precheck import precheck
 
     lake = open_lake(args, create=False)
     with _backends(args) as (backend,), _runner(args) as runner:
@@ -90,8 +92,7 @@ def _precheck(args: argparse.Namespace) -> int:
 
 
 def _judge(args: argparse.Namespace) -> int:
-    from pipelines.annotate.gate import GateConfig
-    from pipelines.annotate.judge import JudgeConfig
+    from pipelines.annotate.config import GateConfig, JudgeConfig
     from pipelines.annotate.judge_run import judge_queue
 
     lake = open_lake(args, create=False)
@@ -104,8 +105,8 @@ def _judge(args: argparse.Namespace) -> int:
 
 def _gate(args: argparse.Namespace) -> int:
     from pipelines.annotate import data
-    from pipelines.annotate.gate import GateConfig, measure
-    from pipelines.annotate.judge import JudgeConfig
+    from pipelines.annotate.config import GateConfig, JudgeConfig
+    from pipelines.annotate.gate import measure
 
     lake = open_lake(args, create=False)
     judge_cfg = config_from_args(JudgeConfig, args)
@@ -117,8 +118,7 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _judge_parser(sub: argparse._SubParsersAction) -> None:
-    from pipelines.annotate.gate import GateConfig
-    from pipelines.annotate.judge import JudgeConfig
+    from pipelines.annotate.config import GateConfig, JudgeConfig
     from pipelines.scale.cluster import EngineConfig
 
     def options(p: argparse.ArgumentParser) -> None:
@@ -265,8 +265,7 @@ def _label_parser(sub: argparse._SubParsersAction) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's sub-commands to the root parser."""
-    from pipelines.annotate.attributes import AttributesConfig
-    from pipelines.annotate.precheck import PrecheckConfig
+    from pipelines.annotate.config import AttributesConfig, PrecheckConfig
     from pipelines.scale.cluster import EngineConfig
 
     ray_note = (

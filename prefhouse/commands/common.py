@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
-from lake import Lake
+if TYPE_CHECKING:
+    from lake import Lake
 
 
 def add_group(
@@ -22,6 +24,8 @@ def add_json_flag(p: argparse.ArgumentParser, help: str = "print JSON") -> None:
 
 def open_lake(args: argparse.Namespace, *, create: bool = True) -> Lake:
     """The lake named by ``--lake`` (or ``$PREFHOUSE_LAKE``, or ``./lakehouse``)."""
+    from lake import Lake
+
     return Lake(args.lake, create=create)
 
 

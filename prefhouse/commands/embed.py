@@ -11,8 +11,7 @@ from prefhouse.commands.common import add_json_flag, open_lake
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from pipelines.retrieval.neardup import NeardupConfig
-    from pipelines.retrieval.retrieve import RetrieveConfig
+    from pipelines.retrieval.config import NeardupConfig, RetrieveConfig
     from pipelines.scale.cluster import EngineConfig
 
     p = sub.add_parser(
@@ -80,7 +79,7 @@ def _print(report: object, as_json: bool) -> None:
 
 def run_embed(args: argparse.Namespace) -> int:
     from pipelines.retrieval import embed_pairs
-    from pipelines.retrieval.neardup import NeardupConfig
+    from pipelines.retrieval.config import NeardupConfig
     from pipelines.scale.cluster import EngineConfig
 
     config = config_from_args(NeardupConfig, args)
@@ -103,7 +102,7 @@ def run_embed(args: argparse.Namespace) -> int:
 
 def run_neardup(args: argparse.Namespace) -> int:
     from pipelines.retrieval import find_near_duplicates
-    from pipelines.retrieval.neardup import NeardupConfig
+    from pipelines.retrieval.config import NeardupConfig
 
     config = config_from_args(NeardupConfig, args)
     config.progress = config.progress and not args.json
@@ -112,7 +111,7 @@ def run_neardup(args: argparse.Namespace) -> int:
 
 
 def run_retrieve(args: argparse.Namespace) -> int:
-    from pipelines.retrieval import RetrieveConfig, retrieve
+    from pipelines.retrieval.retrieve import RetrieveConfig, retrieve
 
     config = config_from_args(RetrieveConfig, args)
     report = retrieve(open_lake(args, create=False), config)
@@ -123,7 +122,7 @@ def run_retrieve(args: argparse.Namespace) -> int:
 
 
 def run_nearest(args: argparse.Namespace) -> int:
-    from pipelines.retrieval import nearest
+    from pipelines.retrieval.nearest import nearest
 
     filters: dict[str, list[str]] = {}
     for item in args.filter:

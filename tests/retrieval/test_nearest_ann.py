@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipelines.retrieval import EmbedConfig, IndexSettings, VectorIndex, embed_pairs, nearest
+from pipelines.retrieval import EmbedConfig, IndexSettings, VectorIndex, embed_pairs
+from pipelines.retrieval.nearest import nearest
 from pipelines.retrieval.vectors import ensure_index, vector_schema
 from tests.retrieval.conftest import attribute, put
 

@@ -10,7 +10,8 @@ import pytest
 
 from lake import LakeError
 from lake.schemas import RETRIEVAL_QUEUE
-from pipelines.retrieval import EmbedConfig, RetrieveConfig, embed_pairs, k_for, retrieve
+from pipelines.retrieval import EmbedConfig, RetrieveConfig, embed_pairs, k_for
+from pipelines.retrieval.retrieve import retrieve
 from pipelines.trust.measure import trust_row, write_rows
 from tests.retrieval.conftest import NOW, attribute, human_label, judge_gate, judge_label, put, rm_run, rm_score
 

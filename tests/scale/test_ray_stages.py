@@ -206,3 +206,49 @@ def test_judge_command_with_engine_ray(ray_local, tmp_path, pairs_20k, capsys):
     assert report["trusted_models"] == ["oracle"] and report["n_merged"] == 40
     commits = [json.loads(line) for line in (lake.root / "_commits.jsonl").read_text().splitlines()]
     assert "(ray)" in commits[-1]["message"] and set(commits[-1]["tables"]) == {"judge_labels"}
+
+
+def test_a_round_on_the_ray_engine_gives_the_local_rounds_rows(ray_local, tmp_path, pairs_20k, tiny_run):
+    """``--engine ray`` for a round: attributes, embeddings and the pool's scoring run as Ray jobs on the
+    round's one cluster (here the fixture's), each one commit, with the rows the local round writes."""
+    from pipelines.rounds import RoundContext, Step, StepResult, latest_by_step, run_round
+    from pipelines.rounds.config import RoundConfig
+    from pipelines.rounds.stage2 import ScorePool
+    from pipelines.rounds.steps_common import Attributes, Embed
+
+    class BothRuns(Step):  # the gold and best RM of Stage 2, here one tiny run: the second scoring has nothing left
+        name = "runs"
+
+        def run(self, ctx: RoundContext) -> StepResult:
+            return StepResult(facts={"gold_run_dir": str(tiny_run), "best_run_dir": str(tiny_run)})
+
+    pool = pairs_20k.slice(0, 200)
+    engine = EngineConfig(engine="ray", ray_actors=1, ray_actor_cpus=1.0)  # one model load per stage
+    lakes, counts = {}, {}
+    with FakeOpenAI(_annotator, model="annotator") as server:
+        for name, config in (("local", EngineConfig()), ("ray", engine)):
+            lake = lakes[name] = Lake(tmp_path / name)
+            lake.append("pairs", pool)
+            cfg = RoundConfig(stage=2, llm=LLMConfig(base_url=server.base_url), engine=config)
+            outcome = run_round(lake, 1, 2, [Attributes(), Embed(), BothRuns(), ScorePool()], cfg, log=lambda _m: None)
+            assert outcome.status == "done" and outcome.ran == ["attributes", "embed", "runs", "score_pool"]
+            counts[name] = {s: json.loads(r["counts"]) for s, r in latest_by_step(lake, 1, 2).items()}
+    assert counts["ray"]["attributes"] == counts["local"]["attributes"]
+    assert counts["ray"]["score_pool"] == counts["local"]["score_pool"] == {
+        "pairs": 200, "gold_n_scored": 200, "gold_columns_written": 0, "best_n_scored": 0, "best_columns_written": 0,
+    }  # fmt: skip
+    attrs_key = ("pair_id", "model")
+    assert _rows(lakes["ray"], "attributes", attrs_key, ("annotated_at",)) == _rows(
+        lakes["local"], "attributes", attrs_key, ("annotated_at",)
+    )
+    got, want = _vectors(lakes["ray"]), _vectors(lakes["local"])
+    assert got.keys() == want.keys() and all(got[p][1:] == want[p][1:] for p in want)
+    assert max(float(np.abs(np.subtract(got[p][0], want[p][0])).max()) for p in want) < 1e-4
+    score_key = ("run_id", "pair_id")
+    scores = _rows(lakes["ray"], "rm_scores", score_key, ("scored_at",))
+    local_scores = _rows(lakes["local"], "rm_scores", score_key, ("scored_at",))
+    assert scores.keys() == local_scores.keys() and len(scores) == 200
+    assert max(abs(scores[k]["margin"] - local_scores[k]["margin"]) for k in scores) < 1e-4
+    commits = [json.loads(line) for line in (lakes["ray"].root / "_commits.jsonl").read_text().splitlines()]
+    ray_commits = [c["message"] for c in commits if c["message"].endswith("(ray)")]
+    assert len(ray_commits) == 3, ray_commits  # attributes, embeddings, the gold run's scores: one commit each
