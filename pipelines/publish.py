@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
 from lake.builds import last_build
@@ -91,6 +90,8 @@ def _check_build(lake: Lake, round: int) -> dict:
 
 def round_rows(lake: Lake, round: int, build: dict) -> tuple[dict[str, pa.Table], int]:
     """The kept and the flipped rows of ``round`` in the CURATED layout, and the pairs decided (reads only)."""
+    import duckdb  # here, not at import: the CLI's parser imports this module for PublishConfig
+
     pairs = lake.dataset("pairs", build["versions"].get("pairs"))
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "threads": 2})
     try:

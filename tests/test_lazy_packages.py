@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LAZY = ["lake", "pipelines.ingest", "pipelines.retrieval", "pipelines.annotate", "pipelines.scale", "pipelines.rounds"]
-HEAVY = {"lance", "lancedb", "polars", "torch", "transformers", "ray"}
+HEAVY = {"lance", "lancedb", "polars", "torch", "transformers", "ray", "duckdb"}
 
 
 @pytest.mark.parametrize("name", LAZY)

@@ -5,7 +5,9 @@ the variant names the sample, the order shown and the attempt (``s0/chosen-first
 Each answer is committed the moment it arrives, so a run killed midway and started again
 pays only for the calls that are missing. Failed calls are not cached: they are retried.
 SQLite (WAL) rather than a Lance table because answers land one at a time from many
-concurrent requests; a Lance version per answer would be wasteful.
+concurrent requests; a Lance version per answer would be wasteful. One process opens the file:
+this one, or on the Ray engine a cache server on the driver's node that the actors ask
+(``pipelines.scale.llm``), since SQLite's WAL does not work over a network filesystem.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 CACHE_FILE = "_llm_cache.sqlite"
 
@@ -38,6 +42,19 @@ def call_key(template_version: str, model: str, sampling: str, pair_id: str, var
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
+class Cache(Protocol):
+    """What :func:`pipelines.annotate.calls.run_calls` needs of a cache: look up many, store one."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]: ...
+
+    def put(
+        self, key: str, output: str, *, template_version: str, model: str, sampling: str, pair_id: str, variant: str
+    ) -> None: ...
+
+
+_CHUNK = 500  # keys per lookup query (under SQLite's bound-parameter limit)
+
+
 class CallCache:
     """A persistent map from call key to the model's raw output."""
 
@@ -58,6 +75,17 @@ class CallCache:
         with self._lock:
             row = self._db.execute("select output from calls where key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
+        """The cached outputs of those ``keys`` that have one."""
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(keys), _CHUNK):
+                chunk = list(keys[start : start + _CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"select key, output from calls where key in ({marks})", chunk)
+                found.update((str(k), str(v)) for k, v in rows)
+        return found
 
     def put(
         self, key: str, output: str, *, template_version: str, model: str, sampling: str, pair_id: str, variant: str

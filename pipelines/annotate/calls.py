@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 from tqdm import tqdm
 
-from pipelines.annotate.cache import CallCache, call_key
+from pipelines.annotate.cache import Cache, call_key
 from pipelines.annotate.llm.base import ChatBackend, ChatRequest, ChatResult
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def _attempt_request(call: Call, attempt: int) -> ChatRequest:
 
 def run_calls(
     backend: ChatBackend,
-    cache: CallCache,
+    cache: Cache,
     calls: list[Call],
     schema: dict[str, Any],
     max_invalid_retries: int = 2,
@@ -104,21 +104,22 @@ def run_calls(
 
 
 def _answer(
-    backend: ChatBackend, cache: CallCache, calls: list[Call], idx: list[int], attempt: int, paid: list[int]
+    backend: ChatBackend, cache: Cache, calls: list[Call], idx: list[int], attempt: int, paid: list[int]
 ) -> dict[int, ChatResult]:
     results: dict[int, ChatResult] = {}
-    missing: list[tuple[int, str, ChatRequest]] = []
+    asked: list[tuple[int, str, ChatRequest]] = []
     for i in idx:
         call = calls[i]
         req = _attempt_request(call, attempt)
         key = call_key(
             call.template_version, backend.model, req.sampling.key(), call.pair_id, f"{call.variant}/a{attempt}"
         )
-        hit = cache.get(key)
-        if hit is not None:
-            results[i] = ChatResult(text=hit, attempts=0)
-        else:
-            missing.append((i, key, req))
+        asked.append((i, key, req))
+    hits = cache.get_many([key for _, key, _ in asked])
+    missing = [m for m in asked if m[1] not in hits]
+    for i, key, _ in asked:
+        if key in hits:
+            results[i] = ChatResult(text=hits[key], attempts=0)
 
     def store(j: int, res: ChatResult) -> None:
         i, key, req = missing[j]

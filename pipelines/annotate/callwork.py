@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from lake import Lake
 from pipelines.annotate import data
-from pipelines.annotate.cache import CallCache
+from pipelines.annotate.cache import Cache, CallCache
 from pipelines.annotate.calls import Call, Outcome, run_calls
 from pipelines.annotate.llm.base import ChatBackend
 
@@ -39,7 +39,7 @@ class CallWork:
     max_invalid_retries: int
     desc: str  # the progress bar's label
 
-    def answer(self, backend: ChatBackend, cache: CallCache, pairs: Pairs) -> tuple[Rows, int]:
+    def answer(self, backend: ChatBackend, cache: Cache, pairs: Pairs) -> tuple[Rows, int]:
         """(rows, calls paid) for ``pairs``: every call asked through the cache."""
         calls = self.calls(pairs)
         outcomes = run_calls(backend, cache, calls, self.answer_schema, self.max_invalid_retries, desc=self.desc)

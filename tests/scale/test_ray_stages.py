@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "annotate"))
 
+import ray  # noqa: E402
 import scale_helpers  # noqa: E402
 from fake_openai import FakeOpenAI, attributes_answer, oracle_judge, user_text  # noqa: E402
 from scale_helpers import Boom, seed_judge_queue  # noqa: E402
@@ -25,6 +27,9 @@ from pipelines.annotate import GateConfig, JudgeConfig, judge_queue, make_backen
 from pipelines.annotate.llm import LLMConfig  # noqa: E402
 from pipelines.scale import EngineConfig, RayRunner  # noqa: E402
 from pipelines.scale.embed import embed_ray  # noqa: E402
+from pipelines.scale.llm import CallWorker, RemoteCache, cache_server  # noqa: E402
+
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import a test module
 
 N_QUEUED = 400
 N_EMBEDDED = 400
@@ -71,6 +76,61 @@ def test_ray_judge_gives_the_local_verdicts_and_honours_the_call_cache(ray_local
     new = commits[before.number :]
     ray_commits = [c for c in new if "(ray)" in c["message"]]
     assert len(ray_commits) == 2 and all(set(c["tables"]) == {"judge_labels"} for c in ray_commits)
+
+
+class DiesAfterAnswering(CallWorker):
+    """Answers its first batch (each answer stored as it arrives), then kills its own process before
+    returning the rows, once per marker file: Ray retries the batch on a restarted actor."""
+
+    marker = ""
+
+    def __call__(self, batch):
+        out = super().__call__(batch)
+        marker = Path(self.marker)
+        if out.num_rows and not marker.exists():
+            marker.write_text(str(os.getpid()))
+            os._exit(1)
+        return out
+
+
+def test_a_killed_judge_actor_pays_no_call_twice_and_lands_every_vote_once(ray_local, tmp_path, pairs_20k):
+    cfg, gate = JudgeConfig(samples=1, max_invalid_retries=0), GateConfig()
+    lake = _seed(tmp_path / "lakehouse", pairs_20k.slice(0, 2 * N_QUEUED))
+    DiesAfterAnswering.marker = str(tmp_path / "killed")
+    with FakeOpenAI(oracle_judge(), model="oracle") as server:
+        backend = make_backend(LLMConfig(base_url=server.base_url))
+        before = lake.commit()
+        report = judge_queue(lake, [backend], cfg, gate, RayRunner(ENGINE, worker=DiesAfterAnswering))
+        prompts = [json.dumps(b["messages"]) for b in server.requests]
+    assert Path(DiesAfterAnswering.marker).exists(), "no actor was killed: the test proved nothing"
+    # the gate's calls, then one call per queued pair: the retried batch found its answers in the cache
+    n_gate = 2 * 32  # every gold pair, both orders
+    assert len(prompts) == len(set(prompts)) == n_gate + N_QUEUED
+    assert report.n_merged == N_QUEUED and len(_votes(lake)) == N_QUEUED
+    commits = [json.loads(line) for line in (lake.root / "_commits.jsonl").read_text().splitlines()]
+    ray_commits = [c for c in commits[before.number :] if "(ray)" in c["message"]]
+    assert len(ray_commits) == 1 and set(ray_commits[0]["tables"]) == {"judge_labels"}
+
+
+@ray.remote(num_cpus=0.25)
+def _store_from_a_worker(server, key: str) -> tuple[str | None, int]:
+    cache = RemoteCache(server)
+    fields = {"template_version": "t1", "model": "m", "sampling": "s", "pair_id": "p", "variant": "v"}
+    cache.put(key, "an answer", **fields)
+    cache.flush()
+    return cache.get_many([key, "absent"]).get(key), os.getpid()
+
+
+def test_the_call_cache_is_opened_by_one_server_on_the_drivers_node(ray_local, tmp_path):
+    from pipelines.annotate.cache import CallCache
+
+    with cache_server(tmp_path) as server:
+        node, pid = ray.get(server.where.remote())
+        got, worker_pid = ray.get(_store_from_a_worker.remote(server, "k1"))
+    assert node == ray.get_runtime_context().get_node_id() and pid not in (os.getpid(), worker_pid)
+    assert got == "an answer"
+    cache = CallCache.for_lake(tmp_path)  # the worker's answer is in the lake's file, read after the job
+    assert cache.get_many(["k1"]) == {"k1": "an answer"} and cache.count() == 1
 
 
 def _annotator(body: dict) -> tuple[int, str, float]:
