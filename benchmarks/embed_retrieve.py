@@ -36,7 +36,7 @@ use_offline_env()
 
 from lake import Lake  # noqa: E402
 from pipelines.retrieval import EmbedConfig, Encoder, IndexSettings, RetrieveConfig, VectorIndex, embed_pairs  # noqa: E402
-from pipelines.retrieval.embed import ok_attributes, pair_texts  # noqa: E402
+from pipelines.retrieval.embed import attribute_index, pair_texts  # noqa: E402
 from pipelines.retrieval.retrieve import retrieve  # noqa: E402
 from pipelines.retrieval.vectors import ensure_index, vector_schema  # noqa: E402
 
@@ -53,7 +53,7 @@ def embed_throughput(root: Path, n_texts: int, encoder: Encoder, batch_size: int
     with lake.transaction("benchmark subset") as txn:  # the first n pairs only
         txn.delete("pairs", f"pair_id NOT IN ({','.join(repr(p) for p in keep.to_pylist())})")
     pairs = open_snapshot(lake, "pairs")
-    texts = [t for part in pair_texts(pairs, ok_attributes(lake)) for t in part.column("text").to_pylist()]
+    texts = [t for part in pair_texts(pairs, attribute_index(lake)) for t in part.column("text").to_pylist()]
     encoder.encode(texts[:64], batch_size)  # warm-up: both sides run on a loaded, warmed model
     start = time.perf_counter()
     bare = encoder.st.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)

@@ -17,6 +17,7 @@ from lake import Lake
 from lake.snapshot import Snapshot, open_snapshot
 from pipelines.retrieval.config import EmbedConfig
 from pipelines.retrieval.encoder import Encoder
+from pipelines.retrieval.keyindex import KeyIndex
 from pipelines.retrieval.text import ATTRIBUTE_FIELDS, pair_text, text_hash
 from pipelines.retrieval.vectors import SyncReport, sync_vectors
 
@@ -32,16 +33,23 @@ def ok_attributes(lake: Lake) -> pl.DataFrame:
     return frame.sort(["pair_id", "annotated_at"]).unique("pair_id", keep="last").drop("annotated_at")  # type: ignore[union-attr]
 
 
-def pair_texts(pairs: Snapshot, attributes: pl.DataFrame, batch_size: int = 8192) -> Iterator[pa.Table]:
+def attribute_index(lake: Lake) -> KeyIndex:
+    """:func:`ok_attributes` indexed by pair, for the batches of :func:`batch_texts` to look up."""
+    return KeyIndex(ok_attributes(lake), "pair_id")
+
+
+def pair_texts(pairs: Snapshot, attributes: KeyIndex, batch_size: int = 8192) -> Iterator[pa.Table]:
     """``(pair_id, text, text_hash)`` for every pair of the snapshot, batch by batch."""
     for batch in pairs.to_batches(columns=TEXT_COLUMNS, batch_size=batch_size):
         yield batch_texts(batch, attributes)
 
 
-def batch_texts(batch: pa.RecordBatch | pa.Table, attributes: pl.DataFrame) -> pa.Table:
+def batch_texts(batch: pa.RecordBatch | pa.Table, attributes: KeyIndex) -> pa.Table:
     """``(pair_id, text, text_hash)`` for a batch of ``(pair_id, conversation)`` rows."""
-    frame = pl.from_arrow(batch).join(attributes, on="pair_id", how="left", maintain_order="left")  # type: ignore[arg-type]
-    texts = [pair_text(row["conversation"], row) for row in frame.iter_rows(named=True)]
+    frame = pl.from_arrow(batch)
+    found = attributes.lookup(frame.get_column("pair_id"), ATTRIBUTE_FIELDS)  # type: ignore[union-attr]
+    rows = pl.concat([frame, found], how="horizontal")  # type: ignore[list-item]
+    texts = [pair_text(row["conversation"], row) for row in rows.iter_rows(named=True)]
     return pa.table(
         {
             "pair_id": batch.column("pair_id"),
@@ -56,7 +64,7 @@ def embed_pairs(lake: Lake, config: EmbedConfig | None = None, encoder: Encoder 
     config = config or EmbedConfig()
     encoder = encoder or config.encoder()
     pairs = open_snapshot(lake, "pairs")
-    attributes = ok_attributes(lake)
+    attributes = attribute_index(lake)
     report = sync_vectors(
         lake,
         EMBEDDINGS,

@@ -27,6 +27,7 @@ from lake.reports import Counted
 from lake.sql import sql_in, sql_string
 from pipelines.retrieval.config import IndexSettings
 from pipelines.retrieval.encoder import Encoder
+from pipelines.retrieval.keyindex import KeyIndex
 
 TextStream = Callable[[], Iterator[pa.Table]]  # yields tables of (key, text, text_hash)
 
@@ -78,6 +79,10 @@ class StoredVectors:
             reader = ds.scanner(columns=[key, "text_hash"], filter=f"model = {sql_string(model)}").to_reader()
             keys = pl.from_arrow(reader.read_all())  # type: ignore[assignment]
         return cls(table, key, keys, bool(models - {model}))
+
+    def index(self) -> KeyIndex:
+        """:attr:`keys` indexed by key: which of a batch's (key, text_hash) are stored, batch after batch."""
+        return KeyIndex(self.keys, self.key)
 
     def drop_changed(self, txn: Any, new_keys: pl.Series) -> int:
         """Delete, in ``txn``, the stored rows of ``new_keys`` (their text changed); the rows deleted."""
@@ -155,23 +160,25 @@ def sync_vectors(
 
     report = SyncReport(table=table)
     stored = StoredVectors.read(lake, table, key, encoder.model_name)
+    stored_index = stored.index()
     todo_parts = []
     for part in stream():  # pass 1: hashes only, to know the work (and the ETA) up front
         frame = pl.from_arrow(part.select([key, "text_hash"]))
         report.n_rows += frame.height
-        todo_parts.append(frame.join(stored.keys, on=[key, "text_hash"], how="anti"))  # type: ignore[arg-type]
+        todo_parts.append(stored_index.anti(frame, [key, "text_hash"]))  # type: ignore[arg-type]
     todo = pl.concat(todo_parts) if todo_parts else pl.DataFrame(schema={key: pl.String, "text_hash": pl.String})
     if todo.is_empty():
         report.index = "kept"
         return report  # nothing changed: no model, no write
     donated = _donor_vectors(lake, donor, encoder.model_name, todo.get_column("text_hash"))
+    todo_index = KeyIndex(todo, key)
 
     def chunks() -> Iterator[pa.Table]:
         with tqdm(total=todo.height, desc=f"embed {table}", unit="text", disable=not progress) as bar:
             buffer: list[pl.DataFrame] = []
             for part in stream():  # pass 2: the texts of the keys to embed
                 frame = pl.from_arrow(part.select([key, "text", "text_hash"]))
-                buffer.append(frame.join(todo, on=[key, "text_hash"], how="semi"))  # type: ignore[arg-type]
+                buffer.append(todo_index.semi(frame, [key, "text_hash"]))  # type: ignore[arg-type]
                 if sum(b.height for b in buffer) >= chunk_rows:
                     yield _encoded(pl.concat(buffer), key, encoder, batch_size, bar, donated, report)
                     buffer = []

@@ -22,8 +22,9 @@ import polars as pl
 import pyarrow as pa
 
 from lake import Lake
-from pipelines.retrieval.embed import EMBEDDINGS, TEXT_COLUMNS, EmbedConfig, batch_texts, ok_attributes
+from pipelines.retrieval.embed import EMBEDDINGS, TEXT_COLUMNS, EmbedConfig, attribute_index, batch_texts
 from pipelines.retrieval.encoder import Encoder
+from pipelines.retrieval.keyindex import KeyIndex
 from pipelines.retrieval.vectors import StoredVectors, SyncReport, ensure_index, vector_schema
 from pipelines.scale.cluster import EngineConfig
 from pipelines.scale.job import Stage, Written, write_table
@@ -32,7 +33,7 @@ from pipelines.scale.job import Stage, Written, write_table
 class PairEncoder:
     """One actor's encoder: the model, loaded once; pairs in, ``embeddings`` rows of those not stored out."""
 
-    def __init__(self, config: EmbedConfig, attributes: pl.DataFrame, stored: pl.DataFrame, schema: pa.Schema):
+    def __init__(self, config: EmbedConfig, attributes: KeyIndex, stored: KeyIndex, schema: pa.Schema):
         self.encoder = config.encoder()
         self.batch_size, self.model = config.batch_size, config.model
         self.attributes, self.stored, self.schema = attributes, stored, schema
@@ -40,7 +41,7 @@ class PairEncoder:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts = pl.from_arrow(batch_texts(batch, self.attributes))
-        todo = texts.join(self.stored, on=["pair_id", "text_hash"], how="anti")  # type: ignore[arg-type]
+        todo = self.stored.anti(texts, ["pair_id", "text_hash"])  # type: ignore[arg-type]
         if todo.is_empty():  # nothing new here: the model is not even loaded
             return self.schema.empty_table()
         distinct = todo.unique("text_hash", keep="first", maintain_order=True)
@@ -81,11 +82,11 @@ def embed_ray(lake: Lake, config: EmbedConfig | None = None, engine: EngineConfi
     engine = engine or EngineConfig(engine="ray")
     report = SyncReport(table=EMBEDDINGS)
     with lake.reading_at():  # the job and the commit see the same pairs, attributes and vectors
-        attributes = ok_attributes(lake)
+        attributes = attribute_index(lake)
         stored = StoredVectors.read(lake, EMBEDDINGS, "pair_id", config.model)
         schema, storage_version = _schema(lake, config.model, stored.replace)
         actor_config = dataclasses.replace(config, threads=engine.threads, progress=False)
-        kwargs = {"config": actor_config, "attributes": attributes, "stored": stored.keys, "schema": schema}
+        kwargs = {"config": actor_config, "attributes": attributes, "stored": stored.index(), "schema": schema}
         stage = Stage(PairEncoder, kwargs, schema, columns=TEXT_COLUMNS)
         with write_table(lake, "pairs", stage, engine, storage_version=storage_version) as written:
             report.n_rows = lake.dataset("pairs").count_rows()
