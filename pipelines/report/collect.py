@@ -98,6 +98,25 @@ def _trust(lake: Lake, round: int) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (r["round"], r["source_kind"], r["source_id"]))
 
 
+def _deciding(db: Path, round: int) -> list[dict[str, Any]]:
+    """The trusted sources the round's dbt build voted with (its rule, its vars), and where each was measured."""
+    return _mart(
+        db,
+        f"""select source_kind, source_id, role, measured_in_round from label_source_trust
+            where round = {round} and is_trusted and (source_kind <> 'rm' or plays_role_this_round)
+            order by source_kind, source_id, role""",
+    )
+
+
+def _voting(lake: Lake, round: int) -> list[dict[str, Any]]:
+    """Without the round's marts: each source's latest measurement up to the round, trusted by the default rule."""
+    from pipelines.trust.roles import voting_rows, with_trust
+
+    rows = with_trust(voting_rows(lake, round), TrustRule.default())
+    keys = ("source_kind", "source_id", "role")
+    return [{k: r[k] for k in keys} | {"measured_in_round": r["round"]} for r in rows if r["is_trusted"]]
+
+
 def _diff(db: Path, round: int) -> dict[str, dict[str, int]]:
     rows = _mart(db, f"select change, unnest(reasons) as reason from round_diff where round = {round}")
     out: dict[str, Counter] = {"entered": Counter(), "left": Counter()}
@@ -136,6 +155,7 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
             {k: (str(v) if k.endswith("_at") else v) for k, v in s.items()} for s in steps if s["status"] != "running"
         ],
         "trust": (trust := _trust(lake, round)),
+        "deciding": _voting(lake, round),  # replaced by what the round's dbt build used, when its marts exist
         "trust_rule": TrustRule.default().describe(),
         "rm_accuracy": [  # out of sample only: the trust half of gold, or the gold RM's out-of-fold scores
             {k: r[k] for k in ("round", "accuracy", "ci_low", "ci_high", "role", "n")}
@@ -162,6 +182,7 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
             agreement=_agreement(db, round),
             diff=_diff(db, round),
             changes=_changes(db, round),
+            deciding=_deciding(db, round),
         )
     return data
 

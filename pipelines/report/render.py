@@ -56,11 +56,20 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else ("" if value is None else str(value))
 
 
+def _source(t: dict[str, Any], round: int) -> str:
+    name = f"{t['source_kind']} {t['source_id']}" + (f" ({t['role']})" if t.get("role") else "")
+    measured = t.get("measured_in_round")
+    return name if measured in (None, round) else f"{name}, measured in round {measured}"
+
+
 def _changed(data: dict[str, Any]) -> str:
     """The opening: what the round changed, on whose evidence, and whether any source was trusted."""
     changes = data.get("changes") or []
-    trust = [t for t in data.get("trust") or [] if t["round"] == data["round"]]
-    trusted = [t for t in trust if t["is_trusted"]]
+    if "deciding" in data:  # the sources the round voted with, wherever measured
+        trusted = data["deciding"]
+    else:  # a report saved before the field existed: this round's own measurements
+        trust = [t for t in data.get("trust") or [] if t["round"] == data["round"]]
+        trusted = [t | {"measured_in_round": t["round"]} for t in trust if t["is_trusted"]]
     by = {d: sum(c["n"] for c in changes if c["decision"] == d) for d in ("keep", "drop", "flip")}
     total = sum(by.values())
     if not changes:
@@ -69,7 +78,7 @@ def _changed(data: dict[str, Any]) -> str:
         head = (f"<p><b>{by['keep']:,}</b> kept, <b>{by['drop']:,}</b> dropped, <b>{by['flip']:,}</b> flipped"
                 f" of {total:,} pairs.</p>")  # fmt: skip
     if trusted:
-        who = ", ".join(html.escape(f"{t['source_kind']} {t['source_id']}") for t in trusted)
+        who = ", ".join(html.escape(_source(t, data["round"])) for t in trusted)
         verdict = f"<p class=pass>Trusted sources this round: {who}.</p>"
     else:
         verdict = (

@@ -23,6 +23,34 @@ def trust_rows(lake: Lake, round: int | None = None) -> pa.Table:
     return lake.dataset("source_trust").to_table(filter=filt)
 
 
+def latest_trust_rows(lake: Lake, round: int) -> pa.Table:
+    """Each source's latest measurement up to ``round`` (per kind, id and role, newest first): the rows
+    ``int_sources_trusted`` votes with, so a source measured in an earlier round and not since counts."""
+    from lake.sql import query
+
+    return query(
+        lake,
+        f"""select * from source_trust where round <= {int(round)}
+            qualify row_number() over (
+                partition by source_kind, source_id, coalesce(role, '') order by round desc, measured_at desc
+            ) = 1
+            order by source_kind, source_id, role""",
+    )
+
+
+def voting_rows(lake: Lake, round: int) -> pa.Table:
+    """:func:`latest_trust_rows` less the reward models that play no role in ``round`` (a model votes
+    only in the role the round gave it: ``int_rm_runs_selected``)."""
+    rows = latest_trust_rows(lake, round)
+    kinds, ids, role = rows.column("source_kind").to_pylist(), rows.column("source_id").to_pylist(), rows["role"]
+    players = {r: round_rm(lake, round, (r,)) for r in set(role.to_pylist()) if r}
+    keep = [
+        k != "rm" or (r is not None and players.get(r) == i)
+        for k, i, r in zip(kinds, ids, role.to_pylist(), strict=True)
+    ]
+    return rows.filter(pa.array(keep, pa.bool_()))
+
+
 def round_rm(lake: Lake, round: int | None, roles: tuple[str, ...]) -> str | None:
     """The run id that plays one of ``roles`` in ``round`` (its latest measured round up to N)."""
     t = lake.dataset("source_trust").to_table(

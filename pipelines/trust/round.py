@@ -68,9 +68,9 @@ def measure_round(
     ag = agreement.agreement_rows(lake, round, agreement_resamples, top=None)
     agreement.write_agreement(lake, round, ag)
     report = TrustReport(round=round, n_agreement_rows=len(ag))
-    for r in roles.with_trust(roles.trust_rows(lake, round), rule):
+    for r in roles.with_trust(roles.voting_rows(lake, round), rule):  # what dbt votes with
         report.n_sources += 1
-        report.lines.append(roles.why(r, rule))
+        report.lines.append(roles.why(r, rule) + ("" if r["round"] == round else f" (measured in round {r['round']})"))
         if r["is_trusted"]:
             report.n_trusted += 1
             report.trusted.append(f"{r['source_kind']}:{r['source_id']}")
