@@ -21,11 +21,33 @@ latest_all as (
     qualify row_number() over (partition by pair_id, side order by checked_at desc, precheck_model) = 1
 ),
 
-latest_trusted as (
+-- One trusted model decides a pair, with its own latest verdict on each side: a model is measured
+-- on gold pairs it checked on both sides (pipelines/trust/measure.py), so chosen from one model and
+-- rejected from another would be a verdict nobody measured. The model that checked both sides comes
+-- first, then the latest; a pair whose deciding model checked one side only is uncertain.
+trusted_latest as (
     select *
     from prechecks
     where is_trusted_model
-    qualify row_number() over (partition by pair_id, side order by checked_at desc, precheck_model) = 1
+    qualify row_number() over (partition by pair_id, precheck_model, side order by checked_at desc) = 1
+),
+
+trusted_by_model as (
+    select
+        pair_id,
+        precheck_model,
+        bool_or(is_correct) filter (where side = 'chosen') as is_chosen_correct_trusted,
+        bool_or(is_correct) filter (where side = 'rejected') as is_rejected_correct_trusted,
+        count(distinct side) as n_sides,
+        max(checked_at) as checked_at
+    from trusted_latest
+    group by pair_id, precheck_model
+),
+
+pivoted_trusted as (
+    select pair_id, is_chosen_correct_trusted, is_rejected_correct_trusted
+    from trusted_by_model
+    qualify row_number() over (partition by pair_id order by n_sides desc, checked_at desc, precheck_model) = 1
 ),
 
 pivoted as (
@@ -34,15 +56,6 @@ pivoted as (
         bool_or(is_correct) filter (where side = 'chosen') as is_chosen_correct,
         bool_or(is_correct) filter (where side = 'rejected') as is_rejected_correct
     from latest_all
-    group by pair_id
-),
-
-pivoted_trusted as (
-    select
-        pair_id,
-        bool_or(is_correct) filter (where side = 'chosen') as is_chosen_correct_trusted,
-        bool_or(is_correct) filter (where side = 'rejected') as is_rejected_correct_trusted
-    from latest_trusted
     group by pair_id
 ),
 
