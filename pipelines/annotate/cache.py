@@ -7,7 +7,7 @@ pays only for the calls that are missing. Failed calls are not cached: they are 
 SQLite (WAL) rather than a Lance table because answers land one at a time from many
 concurrent requests; a Lance version per answer would be wasteful. One process opens the file:
 this one, or on the Ray engine a cache server on the driver's node that the actors ask
-(``pipelines.scale.llm``), since SQLite's WAL does not work over a network filesystem.
+(``pipelines.scale.llm``): SQLite's WAL needs every process that opens a database on one host.
 """
 
 from __future__ import annotations

@@ -7,16 +7,16 @@ calls go to a pool of actors as a :class:`RayRunner` (a ``runner`` of
 :func:`pipelines.annotate.judge_queue`): each actor builds the stage's backend once from its
 config (the OpenAI-compatible HTTP client), then answers its batch of pairs with the stage's
 :class:`~pipelines.annotate.callwork.CallWork`, exactly as the local runner does: a call
-answered before, by either engine, is not paid for again, and every new answer is cached the
-moment it arrives.
+answered before, by either engine, is not paid for again, and every new answer is sent to the
+cache the moment it arrives.
 
 The lake's call cache (one SQLite file) is opened by one process only: a :class:`CacheServer`
 actor pinned to the driver's node, started for the job. The actors look up a batch's keys in one
 round trip and send each answer to it as it arrives (:class:`RemoteCache`), so on a cluster of
-many nodes the cache needs no shared filesystem (SQLite's WAL does not work over one) and its
-writes never contend. A batch's rows leave the actor only once the server has committed all of
-its answers; an actor that dies loses at most the answers still in flight to the server, and the
-retry of its batch finds the rest.
+many nodes only the driver's host opens the file (SQLite's WAL needs every process that opens a
+database on one host) and the actors' writes never contend. A batch's rows leave the actor only
+once the server has committed all of its answers; an actor that dies loses at most the answers
+still in flight to the server, and the retry of its batch finds the rest.
 """
 
 from __future__ import annotations
