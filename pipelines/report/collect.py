@@ -155,7 +155,6 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
             {k: (str(v) if k.endswith("_at") else v) for k, v in s.items()} for s in steps if s["status"] != "running"
         ],
         "trust": (trust := _trust(lake, round)),
-        "deciding": _voting(lake, round),  # replaced by what the round's dbt build used, when its marts exist
         "trust_rule": TrustRule.default().describe(),
         "rm_accuracy": [  # out of sample only: the trust half of gold, or the gold RM's out-of-fold scores
             {k: r[k] for k in ("round", "accuracy", "ci_low", "ci_high", "role", "n")}
@@ -182,8 +181,10 @@ def collect(lake: Lake, round: int, stage: int | None = None) -> dict[str, Any]:
             agreement=_agreement(db, round),
             diff=_diff(db, round),
             changes=_changes(db, round),
-            deciding=_deciding(db, round),
+            deciding=_deciding(db, round),  # what the round's dbt build voted with
         )
+    else:
+        data["deciding"] = _voting(lake, round)
     return data
 
 
